@@ -1,0 +1,665 @@
+"""Connected accounts and their lifecycle: initiate, link, the OAuth round trip, refresh,
+enable/disable, revoke, delete, and the timers that expire links and refresh tokens.
+
+Rules in one place:
+- every *new* connection passes ``auth_configs.require_usable`` (a DISABLED config refuses);
+- non-OAuth schemes go ACTIVE at once when the required initiation fields are present;
+- Composio-managed OAuth configs can't use ``POST /connected_accounts`` (retired; use link);
+- a link not completed within 10 minutes expires the account (``INITIATION_TIMEOUT``);
+- a link opened before its config was disabled never produces an ACTIVE account: the callback
+  marks the account FAILED with "Auth config is disabled";
+- scopes requested are fixed when the connection starts: later scope updates on the auth config
+  affect only connections started after them;
+- access tokens are refreshed at expiry on the virtual clock; a refresh the provider refuses
+  marks the account EXPIRED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ..errors import ComposioError, bad_request, connected_account_not_found
+from . import auth_configs
+from .catalogue import AuthSchemeSpec, Toolkit
+from .models import (
+    ACCOUNT_STATUSES,
+    ACTIVE,
+    EXPIRED,
+    FAILED,
+    INACTIVE,
+    INITIATED,
+    LINK_LIFETIME_SECONDS,
+    PENDING_STATUSES,
+    REASON_AUTH_CONFIG_DISABLED,
+    REASON_CALLBACK_FAILED,
+    REASON_INITIATION_TIMEOUT,
+    REASON_MAX_AUTH_FAILURES,
+    REASON_REFRESH_PERMANENT,
+    REASON_REVOKED_BY_USER,
+    REASON_REVOKED_ON_DELETE,
+    REASON_USER_UPDATE,
+    REVOKED,
+    AuthConfig,
+    ConnectedAccount,
+    Link,
+    TokenState,
+)
+from .project import Project
+from .provider import OAuthApp, ProviderError
+
+# Callback URLs of the real backend: a custom app registered with one of these is pointed at
+# this fake's own callback instead, so the flow stays offline.
+COMPOSIO_CALLBACK_HOSTS = ("backend.composio.dev", "staging-backend.composio.dev")
+CALLBACK_PATH_V31 = "/api/v3.1/toolkits/auth/callback"
+CALLBACK_PATH_V3 = "/api/v3/toolkits/auth/callback"
+MAX_REFRESH_FAILURES = 3
+REFRESH_RETRY_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The server's public base URL, as the caller reached it (``http://127.0.0.1:8000``)."""
+
+    base_url: str
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+
+def install(project: Project) -> None:
+    project.on_deadline("link", _link_deadline)
+    project.on_deadline("token", _token_deadline)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+def get(project: Project, account_id: str) -> ConnectedAccount:
+    account = project.accounts.get(account_id)
+    if account is None:
+        raise connected_account_not_found(account_id)
+    return account
+
+
+def list_accounts(project: Project, *, user_ids: list[str] | None = None,
+                  toolkit_slugs: list[str] | None = None, statuses: list[str] | None = None,
+                  auth_config_ids: list[str] | None = None,
+                  connected_account_ids: list[str] | None = None,
+                  order_by: str = "created_at", order_direction: str = "desc",
+                  ) -> list[ConnectedAccount]:
+    """Filters intersect candidate sets taken from the indexes; nothing scans all accounts."""
+    for status in statuses or []:
+        if status not in ACCOUNT_STATUSES:
+            raise bad_request(f"Unknown status {status!r} in statuses.",
+                              slug="ConnectedAccount_BadRequest", code=600,
+                              suggested_fix="Use any of: " + ", ".join(ACCOUNT_STATUSES) + ".")
+    if order_by not in ("created_at", "updated_at"):
+        raise bad_request(f"order_by must be created_at or updated_at, got {order_by!r}.",
+                          slug="ConnectedAccount_BadRequest", code=600)
+    if order_direction not in ("asc", "desc"):
+        raise bad_request(f"order_direction must be asc or desc, got {order_direction!r}.",
+                          slug="ConnectedAccount_BadRequest", code=600)
+    idx = project.index
+    candidate_sets: list[set[str] | dict[str, None]] = []
+
+    def union(index: dict[str, dict[str, None]], keys: list[str]) -> set[str] | dict[str, None]:
+        if len(keys) == 1:
+            return index.get(keys[0], {})
+        out: set[str] = set()
+        for k in keys:
+            out.update(index.get(k, {}))
+        return out
+
+    if user_ids:
+        candidate_sets.append(union(idx.by_user, user_ids))
+    if auth_config_ids:
+        candidate_sets.append(union(idx.by_auth_config, auth_config_ids))
+    if toolkit_slugs:
+        candidate_sets.append(union(idx.by_toolkit, [t.lower() for t in toolkit_slugs]))
+    if statuses:
+        candidate_sets.append(union(idx.by_status, statuses))
+    if connected_account_ids:
+        candidate_sets.append({i: None for i in connected_account_ids if i in project.accounts})
+    if candidate_sets:
+        candidate_sets.sort(key=len)
+        smallest, rest = candidate_sets[0], candidate_sets[1:]
+        ids = [i for i in smallest if all(i in s for s in rest)]
+        accounts = project.accounts_of(ids)
+    else:
+        accounts = list(project.accounts.values())
+    key = (lambda a: (a.created_at, a.seq)) if order_by == "created_at" else \
+        (lambda a: (a.updated_at, a.seq))
+    accounts.sort(key=key, reverse=order_direction == "desc")
+    return accounts
+
+
+# -- creating --------------------------------------------------------------------------------
+
+def _toolkit_and_scheme(project: Project, ac: AuthConfig) -> tuple[Toolkit, AuthSchemeSpec]:
+    toolkit = auth_configs.resolve_toolkit(project, ac.toolkit)
+    spec = toolkit.scheme(ac.auth_scheme)
+    if spec is None:  # catalogue changed under a stored config; refuse clearly rather than 500
+        raise bad_request(f'Toolkit "{toolkit.slug}" no longer supports {ac.auth_scheme}.',
+                          slug="ConnectedAccount_InvalidAuthScheme", code=602)
+    return toolkit, spec
+
+
+def _new_account(project: Project, ac: AuthConfig, user_id: str, status: str, *, via: str,
+                 callback_url: str | None, alias: str | None) -> ConnectedAccount:
+    if alias is not None:
+        _check_alias_free(project, user_id, ac.toolkit, alias, None)
+    now = project.now()
+    account = ConnectedAccount(
+        id=project.ids.new("ca"), uuid=project.ids.uuid(), seq=project.next_seq(),
+        user_id=user_id, auth_config_id=ac.id, toolkit=ac.toolkit, auth_scheme=ac.auth_scheme,
+        status=status, created_at=now, updated_at=now, val={"status": status}, alias=alias,
+        callback_url=callback_url, via=via,
+    )
+    project.add_account(account)
+    project.log(account, f"created {status}", f"via {via}, auth config {ac.id}")
+    return account
+
+
+def _check_alias_free(project: Project, user_id: str, toolkit: str, alias: str,
+                      except_id: str | None) -> None:
+    for other in project.accounts_of(project.index.by_user.get(user_id, {})):
+        if other.toolkit == toolkit and other.alias == alias and other.id != except_id:
+            raise ComposioError(
+                409, "ConnectedAccount_AliasConflict",
+                f'Alias "{alias}" is already used by {other.id} for user {user_id} and toolkit '
+                f"{toolkit}.", code=600,
+                suggested_fix="Aliases are unique per user and toolkit; pick another alias.",
+                headers={"x-should-retry": "false"})
+
+
+def _check_user_id(user_id: Any) -> str:
+    if not isinstance(user_id, str) or not user_id.strip():
+        raise bad_request("user_id must be a non-empty string.", slug="ConnectedAccount_BadRequest",
+                          code=600, errors=["user_id is required"],
+                          suggested_fix="Pass the id your app uses for the end user.")
+    return user_id
+
+
+def _activate_with_values(project: Project, account: ConnectedAccount, toolkit: Toolkit,
+                          spec: AuthSchemeSpec, ac: AuthConfig, values: Mapping[str, Any]) -> None:
+    """Non-OAuth schemes: the user's credentials are the connection; ACTIVE at once."""
+    merged = {k: v for k, v in ac.credentials.items() if k not in ("scopes", "user_scopes")}
+    merged.update({k: v for k, v in values.items() if k != "status"})
+    missing = [f for f in spec.fields("connected_account_initiation", "required")
+               if merged.get(f["name"]) in (None, "")]
+    if missing:
+        raise auth_configs.missing_field_error(toolkit, spec, missing,
+                                               stage="connected_account_initiation")
+    account.val = {**{k: v for k, v in values.items() if k != "status"}, "status": ACTIVE}
+    project.set_status(account, ACTIVE, None, event="credentials stored, ACTIVE")
+
+
+def initiate(project: Project, origin: Origin, *, auth_config_id: str, user_id: str = "default",
+             callback_url: str | None = None, state: Mapping[str, Any] | None = None,
+             alias: str | None = None, via: str = "initiate") -> tuple[ConnectedAccount, str | None]:
+    """``POST /connected_accounts``. Returns the account and the redirect URL (OAuth only)."""
+    _check_user_id(user_id)
+    ac = auth_configs.require_usable(project, auth_config_id)
+    toolkit, spec = _toolkit_and_scheme(project, ac)
+    val = dict((state or {}).get("val") or {})
+    if spec.is_oauth:
+        if val.get("access_token"):
+            # Importing an existing token (auth_scheme.oauth2(access_token=...)): ACTIVE now.
+            account = _new_account(project, ac, user_id, INITIATED, via=via,
+                                   callback_url=callback_url, alias=alias)
+            _store_tokens(project, account, TokenState(
+                access_token=str(val["access_token"]), refresh_token=val.get("refresh_token"),
+                expires_at=None, scopes=auth_configs.parse_scopes(val.get("scope"))), spec)
+            return account, None
+        if ac.is_composio_managed and via == "initiate":
+            raise ComposioError(
+                400, "ConnectedAccount_BadRequest",
+                "Creating connections on this endpoint for Composio-managed OAuth auth configs "
+                "is no longer supported. Use POST /api/v3/connected_accounts/link instead.",
+                code=600,
+                suggested_fix="Call POST /api/v3/connected_accounts/link with the same "
+                "auth_config_id and user_id to get a redirect URL for the end user.",
+                headers={"Deprecation": "@1777852800", "Sunset": "Fri, 03 Jul 2026 00:00:00 GMT"})
+        account = _new_account(project, ac, user_id, INITIATED, via=via,
+                               callback_url=callback_url, alias=alias)
+        link = _open_link(project, account, ac, callback_url)
+        redirect = origin.url(f"/api/v3/s/{link.token}")
+        account.val = {"status": INITIATED, "redirectUrl": redirect}
+        if callback_url:
+            account.val["callback_url"] = callback_url
+        return account, redirect
+    account = _new_account(project, ac, user_id, INITIATED, via=via, callback_url=callback_url,
+                           alias=alias)
+    try:
+        _activate_with_values(project, account, toolkit, spec, ac, val)
+    except ComposioError:
+        project.remove_account(account)  # a refused initiate leaves nothing behind
+        project.deleted_accounts.pop(account.id, None)
+        raise
+    return account, None
+
+
+def link(project: Project, origin: Origin, *, auth_config_id: str, user_id: str,
+         callback_url: str | None = None, alias: str | None = None,
+         connection_data: Mapping[str, Any] | None = None, via: str = "link",
+         ) -> tuple[ConnectedAccount, Link, str]:
+    """``POST /connected_accounts/link``: an INITIATED account and a hosted Connect Link."""
+    _check_user_id(user_id)
+    ac = auth_configs.require_usable(project, auth_config_id)
+    _toolkit_and_scheme(project, ac)
+    account = _new_account(project, ac, user_id, INITIATED, via=via, callback_url=callback_url,
+                           alias=alias)
+    if connection_data:
+        account.data = dict(connection_data)
+    link_obj = _open_link(project, account, ac, callback_url)
+    redirect = origin.url(f"/link/{link_obj.token}")
+    account.val = {"status": INITIATED, "redirectUrl": redirect}
+    return account, link_obj, redirect
+
+
+def _open_link(project: Project, account: ConnectedAccount, ac: AuthConfig,
+               callback_url: str | None) -> Link:
+    now = project.now()
+    link_obj = Link(
+        token=project.ids.new("lk"), connected_account_id=account.id, auth_config_id=ac.id,
+        project_id=project.id, created_at=now, expires_at=now + LINK_LIFETIME_SECONDS,
+        callback_url=callback_url, scopes=auth_configs.effective_scopes(project, ac),
+    )
+    # Scopes are frozen here: a later scope update on the config affects new connections only.
+    account.requested_scopes = list(link_obj.scopes)
+    account.link_token = link_obj.token
+    project.links[link_obj.token] = link_obj
+    project.schedule(link_obj.expires_at, "link", link_obj.token)
+    if project.engine_hooks is not None:
+        project.engine_hooks.link_opened(project, link_obj)
+    return link_obj
+
+
+def _link_deadline(project: Project, token: str, when: float) -> None:
+    link_obj = project.links.get(token)
+    if link_obj is None or link_obj.done:
+        return
+    account = project.accounts.get(link_obj.connected_account_id)
+    link_obj.done = True
+    if account is not None and account.status in PENDING_STATUSES \
+            and account.link_token == token:
+        project.set_status(account, EXPIRED, REASON_INITIATION_TIMEOUT, event="link expired")
+        account.val = {"status": EXPIRED, "expired_at": project.clock.iso(when)}
+
+
+# -- the Connect Link / provider round trip --------------------------------------------------
+
+class FlowError(Exception):
+    """A browser-facing failure of the link flow (shown as a page, not a JSON envelope)."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.title = title
+        self.message = message
+
+
+def describe_link(project: Project, link_obj: Link) -> tuple[ConnectedAccount, AuthConfig,
+                                                               Toolkit, AuthSchemeSpec]:
+    """What the Connect Link page shows; raises FlowError when the link can't be used."""
+    project.run_due()
+    account = project.accounts.get(link_obj.connected_account_id)
+    if account is None:
+        raise FlowError(410, "Link no longer valid",
+                        "The connection this link was created for has been deleted.")
+    if link_obj.done or account.status not in PENDING_STATUSES:
+        if account.status == EXPIRED:
+            raise FlowError(410, "Link expired",
+                            "This link has expired (links are valid for 10 minutes). Ask the app "
+                            "for a new one.")
+        raise FlowError(410, "Link already used",
+                        f"This link was already used; the connection is {account.status}.")
+    ac = project.auth_configs.get(link_obj.auth_config_id)
+    if ac is None or ac.deleted:
+        raise FlowError(410, "Link no longer valid", "The auth config of this link was deleted.")
+    if not ac.enabled:
+        raise FlowError(403, "Auth config disabled",
+                        f"Auth config {ac.id} was disabled; this link can't be completed.")
+    toolkit, spec = _toolkit_and_scheme(project, ac)
+    return account, ac, toolkit, spec
+
+
+def callback_urls(origin: Origin) -> list[str]:
+    return [origin.url(CALLBACK_PATH_V31), origin.url(CALLBACK_PATH_V3)]
+
+
+def _is_composio_callback(uri: str) -> bool:
+    parts = urlsplit(uri)
+    return parts.hostname in COMPOSIO_CALLBACK_HOSTS
+
+
+def oauth_client(project: Project, ac: AuthConfig, origin: Origin) -> tuple[OAuthApp, str]:
+    """The provider app behind an auth config, registered on first use, and the redirect URI
+    the flow uses. Managed configs share Composio's built-in app of the toolkit; custom configs
+    use the caller's client_id/secret. An app a test registered itself with the provider
+    (``provider.register_app``) is left as it is, so a wrong secret in the config fails the
+    token exchange as a real provider would."""
+    toolkit, spec = _toolkit_and_scheme(project, ac)
+    provider = project.provider
+    own_callbacks = callback_urls(origin)
+    if ac.is_composio_managed:
+        client_id = f"composio-managed-{toolkit.slug}"
+        app = provider.get_app(client_id)
+        if app is None:
+            app = provider.register_app(OAuthApp(
+                client_id=client_id, client_secret=project.ids.secret("cs_", 40),
+                toolkit=toolkit.slug, redirect_uris=list(own_callbacks),
+                allowed_scopes=spec.available_scopes, scope_separator=spec.scope_separator,
+                access_token_lifetime=spec.access_token_lifetime,
+                issue_refresh_tokens=spec.supports_refresh_token, managed=True))
+        redirect_uri = own_callbacks[0]
+        for uri in own_callbacks:
+            if uri not in app.redirect_uris:
+                app.redirect_uris.append(uri)
+        return app, redirect_uri
+    client_id = str(ac.credentials.get("client_id") or "")
+    configured = str(ac.credentials.get("oauth_redirect_uri") or own_callbacks[0])
+    redirect_uri = own_callbacks[0] if _is_composio_callback(configured) else configured
+    app = provider.get_app(client_id)
+    if app is None or client_id in project.engine_registered_apps:
+        registered = list(own_callbacks) if redirect_uri in own_callbacks else [redirect_uri]
+        app = provider.register_app(OAuthApp(
+            client_id=client_id, client_secret=str(ac.credentials.get("client_secret") or ""),
+            toolkit=toolkit.slug, redirect_uris=registered,
+            allowed_scopes=spec.available_scopes, scope_separator=spec.scope_separator,
+            access_token_lifetime=spec.access_token_lifetime,
+            issue_refresh_tokens=spec.supports_refresh_token, managed=False))
+        project.engine_registered_apps.add(client_id)
+    return app, redirect_uri
+
+
+def client_secret_for(project: Project, ac: AuthConfig, app: OAuthApp) -> str:
+    """What Composio would send at the token endpoint: its own secret for managed apps, the
+    config's stored secret for custom ones (which may be wrong)."""
+    if ac.is_composio_managed:
+        return app.client_secret
+    return str(ac.credentials.get("client_secret") or "")
+
+
+def begin_oauth(project: Project, origin: Origin, link_obj: Link) -> str:
+    """The user leaves the Connect Link page: build the provider's authorize URL (state+PKCE)."""
+    account, ac, toolkit, spec = describe_link(project, link_obj)
+    if not spec.is_oauth:
+        raise FlowError(400, "Not an OAuth connection",
+                        f"{toolkit.name} uses {spec.mode}; enter the credentials on the link page.")
+    app, redirect_uri = oauth_client(project, ac, origin)
+    from ..oauth_pkce import challenge_s256
+
+    verifier = project.ids.secret("", 64)
+    link_obj.oauth_state = project.ids.secret("st_", 32)
+    link_obj.code_verifier = verifier
+    link_obj.redirect_uri = redirect_uri
+    link_obj.client_id = app.client_id
+    project.links_by_state[link_obj.oauth_state] = link_obj
+    if project.engine_hooks is not None:
+        project.engine_hooks.state_issued(project, link_obj)
+    query = {
+        "response_type": "code",
+        "client_id": app.client_id,
+        "redirect_uri": redirect_uri,
+        "scope": spec.scope_separator.join(link_obj.scopes),
+        "state": link_obj.oauth_state,
+        "code_challenge": challenge_s256(verifier),
+        "code_challenge_method": "S256",
+    }
+    project.log(account, "redirected to provider", "scopes: " + " ".join(link_obj.scopes))
+    return origin.url(f"/_oauth/{project.id}/{toolkit.slug}/authorize?{urlencode(query)}")
+
+
+def submit_credentials(project: Project, link_obj: Link, values: Mapping[str, Any]) -> str | None:
+    """Non-OAuth Connect Link form: store the user's credentials; returns the app redirect."""
+    account, ac, toolkit, spec = describe_link(project, link_obj)
+    if spec.is_oauth:
+        raise FlowError(400, "OAuth connection", "This connection is completed at the provider.")
+    try:
+        _activate_with_values(project, account, toolkit, spec, ac,
+                              {k: v for k, v in values.items() if v not in (None, "")})
+    except ComposioError as exc:
+        raise FlowError(400, "Missing fields", exc.message) from exc
+    link_obj.done = True
+    return app_redirect(account, link_obj.callback_url, success=True)
+
+
+def complete_callback(project: Project, link_obj: Link, query: Mapping[str, str]) -> str | None:
+    """The provider sent the browser back to Composio's callback: finish the connection.
+
+    Returns the app's callback URL to redirect to (None: show the "you can close this tab" page).
+    """
+    project.run_due()
+    account = project.accounts.get(link_obj.connected_account_id)
+    if account is None:
+        raise FlowError(410, "Connection deleted",
+                        "The connection this authorization was for has been deleted.")
+    if link_obj.done or account.status not in PENDING_STATUSES:
+        if account.status == EXPIRED:
+            raise FlowError(410, "Link expired",
+                            "The connection expired before authorization completed "
+                            "(links are valid for 10 minutes).")
+        raise FlowError(409, "Already completed",
+                        f"This authorization was already used; the connection is {account.status}.")
+    link_obj.done = True
+    ac = project.auth_configs.get(link_obj.auth_config_id)
+    if ac is None or ac.deleted or not ac.enabled:
+        reason = REASON_AUTH_CONFIG_DISABLED
+        _fail(project, account, reason, "auth_config_disabled")
+        return app_redirect(account, link_obj.callback_url, success=False,
+                            error=f"Auth config {link_obj.auth_config_id} is disabled")
+    if "error" in query:
+        error = query.get("error", "")
+        description = query.get("error_description", "")
+        message = f"{error}: {description}" if description else error
+        _fail(project, account, f"{REASON_CALLBACK_FAILED}: provider returned {message}", error)
+        return app_redirect(account, link_obj.callback_url, success=False, error=message)
+    code = query.get("code", "")
+    toolkit, spec = _toolkit_and_scheme(project, ac)
+    app = project.provider.get_app(link_obj.client_id or "")
+    try:
+        if app is None:
+            raise ProviderError("invalid_client", "the OAuth app is no longer registered", 401)
+        tokens = project.provider.exchange_code(
+            client_id=app.client_id, client_secret=client_secret_for(project, ac, app), code=code,
+            redirect_uri=link_obj.redirect_uri or "", code_verifier=link_obj.code_verifier or "")
+    except ProviderError as exc:
+        _fail(project, account, f"{REASON_CALLBACK_FAILED}: {exc.error}: {exc.description}",
+              exc.error)
+        return app_redirect(account, link_obj.callback_url, success=False,
+                            error=f"{exc.error}: {exc.description}")
+    state = TokenState(access_token=tokens.access_token, refresh_token=tokens.refresh_token,
+                       expires_at=tokens.expires_at, scopes=list(tokens.scopes))
+    if tokens.user is not None:
+        account.end_user = {"id": tokens.user.id, "email": tokens.user.email,
+                            "name": tokens.user.name, "login": tokens.user.login}
+    _store_tokens(project, account, state, spec)
+    return app_redirect(account, link_obj.callback_url, success=True)
+
+
+def _fail(project: Project, account: ConnectedAccount, reason: str, error: str) -> None:
+    project.set_status(account, FAILED, reason, event="authorization failed")
+    account.val = {"status": FAILED, "error": error, "error_description": reason}
+
+
+def _store_tokens(project: Project, account: ConnectedAccount, token: TokenState,
+                  spec: AuthSchemeSpec) -> None:
+    account.token = token
+    account.granted_scopes = list(token.scopes)
+    account.val = _oauth_val(project, token)
+    project.set_status(account, ACTIVE, None, event="tokens stored, ACTIVE")
+    if token.expires_at is not None:
+        project.schedule(token.expires_at, "token", account.id)
+
+
+def _oauth_val(project: Project, token: TokenState) -> dict[str, Any]:
+    val: dict[str, Any] = {"status": ACTIVE, "access_token": token.access_token,
+                           "token_type": token.token_type, "scope": " ".join(token.scopes)}
+    if token.refresh_token:
+        val["refresh_token"] = token.refresh_token
+    if token.expires_at is not None:
+        val["expires_in"] = max(0, int(token.expires_at - project.now()))
+        val["expires_at"] = project.clock.iso(token.expires_at)
+    return val
+
+
+def app_redirect(account: ConnectedAccount, callback_url: str | None, *, success: bool,
+                 error: str | None = None) -> str | None:
+    """The app's callback URL with Composio's parameters appended, keeping its own query."""
+    if not callback_url:
+        return None
+    parts = urlsplit(callback_url)
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    params.append(("status", "success" if success else "failed"))
+    if account.via in ("initiate", "v1"):
+        # The legacy initiate flow answers in camelCase (reference L5).
+        params += [("connectedAccountId", account.id), ("appName", account.toolkit)]
+    else:
+        params.append(("connected_account_id", account.id))
+    if not success and error:
+        params.append(("error", error))
+    return urlunsplit(parts._replace(query=urlencode(params)))
+
+
+# -- token lifecycle -------------------------------------------------------------------------
+
+def _token_deadline(project: Project, account_id: str, when: float) -> None:
+    account = project.accounts.get(account_id)
+    if account is None or account.token is None or account.status not in (ACTIVE, INACTIVE):
+        return
+    if account.token.expires_at is None or account.token.expires_at > when:
+        return  # a newer token replaced the one this timer was set for
+    refresh_tokens(project, account)
+
+
+def refresh_tokens(project: Project, account: ConnectedAccount) -> bool:
+    """What Composio does when an access token expires. Returns True when refreshed."""
+    token = account.token
+    assert token is not None
+    ac = project.auth_configs.get(account.auth_config_id)
+    app = None
+    if ac is not None:
+        try:
+            app, _ = oauth_client(project, ac, Origin("http://127.0.0.1"))
+        except ComposioError:
+            app = None
+    if not token.refresh_token or app is None or ac is None:
+        _expire(project, account, REASON_REFRESH_PERMANENT, "no refresh token")
+        return False
+    try:
+        fresh = project.provider.refresh(client_id=app.client_id,
+                                         client_secret=client_secret_for(project, ac, app),
+                                         refresh_token=token.refresh_token)
+    except ProviderError as exc:
+        if exc.error in ("invalid_grant", "invalid_client", "unauthorized_client"):
+            _expire(project, account, REASON_REFRESH_PERMANENT, f"{exc.error}: {exc.description}")
+            return False
+        token.refresh_failures += 1
+        project.log(account, "token refresh failed", f"{exc.error} (attempt "
+                    f"{token.refresh_failures} of {MAX_REFRESH_FAILURES})")
+        if token.refresh_failures >= MAX_REFRESH_FAILURES:
+            _expire(project, account, REASON_MAX_AUTH_FAILURES, exc.error)
+        else:
+            project.schedule(project.now() + REFRESH_RETRY_SECONDS, "token", account.id)
+        return False
+    account.token = TokenState(access_token=fresh.access_token,
+                               refresh_token=fresh.refresh_token or token.refresh_token,
+                               expires_at=fresh.expires_at, scopes=list(fresh.scopes))
+    status = account.status
+    account.val = _oauth_val(project, account.token)
+    account.val["status"] = status
+    account.updated_at = project.now()
+    project.log(account, "access token refreshed")
+    if fresh.expires_at is not None:
+        project.schedule(fresh.expires_at, "token", account.id)
+    return True
+
+
+def _expire(project: Project, account: ConnectedAccount, reason: str, detail: str) -> None:
+    project.set_status(account, EXPIRED, reason, event=f"expired: {detail}")
+    account.val = {"status": EXPIRED, "expired_at": project.clock.iso()}
+
+
+# -- changing --------------------------------------------------------------------------------
+
+def set_enabled(project: Project, account_id: str, enabled: bool) -> ConnectedAccount:
+    account = get(project, account_id)
+    target = ACTIVE if enabled else INACTIVE
+    if account.status == target:
+        return account
+    if account.status not in (ACTIVE, INACTIVE):
+        raise bad_request(
+            f"Connected account {account.id} is {account.status}; only ACTIVE or INACTIVE "
+            "accounts can be enabled or disabled.", slug="ConnectedAccount_InvalidState",
+            code=1706, suggested_fix="Reconnect the account (link or refresh) first.")
+    project.set_status(account, target, REASON_USER_UPDATE)
+    account.val["status"] = target
+    return account
+
+
+def update(project: Project, account_id: str, *, alias: str | None = None,
+           connection: Mapping[str, Any] | None = None) -> ConnectedAccount:
+    account = get(project, account_id)
+    if alias is not None:
+        _check_alias_free(project, account.user_id, account.toolkit, alias, account.id)
+        account.alias = alias
+    if connection:
+        account.data.update(dict(connection))
+    account.updated_at = project.now()
+    return account
+
+
+def refresh(project: Project, origin: Origin, account_id: str,
+            redirect_url: str | None = None) -> tuple[ConnectedAccount, str | None]:
+    """``POST /{id}/refresh`` re-initiates authorization (reference S17): OAuth accounts go back
+    to INITIATED with a fresh link. Old tokens stay with the account until the new ones land."""
+    account = get(project, account_id)
+    ac = auth_configs.require_usable(project, account.auth_config_id)
+    _, spec = _toolkit_and_scheme(project, ac)
+    if not spec.is_oauth:
+        return account, None
+    project.set_status(account, INITIATED, None, event="re-authorization requested")
+    callback = redirect_url or account.callback_url
+    link_obj = _open_link(project, account, ac, callback)
+    redirect = origin.url(f"/link/{link_obj.token}")
+    account.val = {"status": INITIATED, "redirectUrl": redirect}
+    return account, redirect
+
+
+def revoke(project: Project, account_id: str) -> list[str]:
+    account = get(project, account_id)
+    if account.status == REVOKED:
+        return []
+    if account.status != ACTIVE:
+        raise ComposioError(
+            409, "ConnectedAccount_NotRevokable",
+            f"Connected account {account.id} is {account.status}; only ACTIVE accounts can be "
+            "revoked.", code=1706, headers={"x-should-retry": "false"},
+            suggested_fix="Delete the account instead, or reconnect it first.")
+    revoked = _revoke_upstream(project, account)
+    project.set_status(account, REVOKED, REASON_REVOKED_BY_USER)
+    account.val = {"status": REVOKED}
+    return revoked
+
+
+def _revoke_upstream(project: Project, account: ConnectedAccount) -> list[str]:
+    if account.token is None:
+        return ["credential"]
+    kinds = ["access_token"]
+    if account.token.refresh_token:
+        project.provider.revoke_user_grants(refresh_token=account.token.refresh_token)
+        kinds.append("refresh_token")
+    project.provider.revoke_token(account.token.access_token)
+    return kinds
+
+
+def delete(project: Project, account_id: str, *, revoke_upstream: bool = False) -> None:
+    account = get(project, account_id)
+    if revoke_upstream and account.status == ACTIVE:
+        _revoke_upstream(project, account)
+        project.set_status(account, REVOKED, REASON_REVOKED_ON_DELETE)
+    project.log(account, "deleted")
+    project.remove_account(account)

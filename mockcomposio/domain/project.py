@@ -1,0 +1,160 @@
+"""One project (tenant): all state behind one API key, with its own clock and id sequence.
+
+Resetting a tenant replaces its Project object, which is O(1) whatever it holds.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..clock import VirtualClock
+from ..ids import IdFactory
+from .catalogue import Catalogue
+from .models import AuthConfig, ConnectedAccount, Link, TimelineEvent
+
+if TYPE_CHECKING:
+    from .provider import OAuthProvider
+
+
+class AccountIndex:
+    """Secondary indexes over live (not deleted) connected accounts, so list filters never scan."""
+
+    def __init__(self) -> None:
+        self.by_user: dict[str, dict[str, None]] = {}
+        self.by_auth_config: dict[str, dict[str, None]] = {}
+        self.by_toolkit: dict[str, dict[str, None]] = {}
+        self.by_status: dict[str, dict[str, None]] = {}
+
+    @staticmethod
+    def _add(index: dict[str, dict[str, None]], key: str, account_id: str) -> None:
+        index.setdefault(key, {})[account_id] = None
+
+    @staticmethod
+    def _remove(index: dict[str, dict[str, None]], key: str, account_id: str) -> None:
+        bucket = index.get(key)
+        if bucket is not None:
+            bucket.pop(account_id, None)
+            if not bucket:
+                del index[key]
+
+    def add(self, a: ConnectedAccount) -> None:
+        self._add(self.by_user, a.user_id, a.id)
+        self._add(self.by_auth_config, a.auth_config_id, a.id)
+        self._add(self.by_toolkit, a.toolkit, a.id)
+        self._add(self.by_status, a.status, a.id)
+
+    def remove(self, a: ConnectedAccount) -> None:
+        self._remove(self.by_user, a.user_id, a.id)
+        self._remove(self.by_auth_config, a.auth_config_id, a.id)
+        self._remove(self.by_toolkit, a.toolkit, a.id)
+        self._remove(self.by_status, a.status, a.id)
+
+    def restatus(self, a: ConnectedAccount, old: str) -> None:
+        self._remove(self.by_status, old, a.id)
+        self._add(self.by_status, a.status, a.id)
+
+
+class EngineHooks(Protocol):
+    def link_opened(self, project: Project, link: Link) -> None: ...
+    def state_issued(self, project: Project, link: Link) -> None: ...
+
+
+class Project:
+    def __init__(self, project_id: str, api_key: str, catalogue: Catalogue,
+                 seed: int | None = None) -> None:
+        self.id = project_id
+        self.api_key = api_key
+        self.catalogue = catalogue
+        self.seed = seed
+        self.clock = VirtualClock()
+        self.ids = IdFactory(seed)
+        self.lock = threading.RLock()
+        self.auth_configs: dict[str, AuthConfig] = {}
+        self.accounts: dict[str, ConnectedAccount] = {}
+        self.deleted_accounts: dict[str, ConnectedAccount] = {}
+        self.index = AccountIndex()
+        self.links: dict[str, Link] = {}
+        self.links_by_state: dict[str, Link] = {}
+        self.sessions: dict[str, Any] = {}
+        # Mask secrets in connected-account responses, as the real API does by default.
+        self.mask_secrets = True
+        self._seq = itertools.count()
+        self._deadlines: list[tuple[float, int, str, str]] = []
+        self._deadline_handlers: dict[str, Callable[[Project, str, float], None]] = {}
+        self._provider: OAuthProvider | None = None
+        # Client ids of OAuth apps the engine registered for custom configs; an app a test
+        # registered itself stays under the test's control.
+        self.engine_registered_apps: set[str] = set()
+        # Set by the Engine so token-addressed objects (links, OAuth states) are findable
+        # without an API key.
+        self.engine_hooks: EngineHooks | None = None
+
+    # -- provider ------------------------------------------------------------------------------
+    @property
+    def provider(self) -> OAuthProvider:
+        if self._provider is None:
+            from .provider import OAuthProvider
+
+            self._provider = OAuthProvider(self.clock, self.ids, faker_seed=self.seed)
+        return self._provider
+
+    # -- time ----------------------------------------------------------------------------------
+    def now(self) -> float:
+        return self.clock.now()
+
+    def next_seq(self) -> int:
+        return next(self._seq)
+
+    def schedule(self, when: float, kind: str, ref: str) -> None:
+        heapq.heappush(self._deadlines, (when, self.next_seq(), kind, ref))
+
+    def on_deadline(self, kind: str, handler: Callable[[Project, str, float], None]) -> None:
+        self._deadline_handlers[kind] = handler
+
+    def run_due(self) -> None:
+        """Apply every expiry that is due on the virtual clock (lazy timers; O(log n) each)."""
+        now = self.clock.now()
+        while self._deadlines and self._deadlines[0][0] <= now:
+            when, _, kind, ref = heapq.heappop(self._deadlines)
+            handler = self._deadline_handlers.get(kind)
+            if handler is not None:
+                handler(self, ref, when)
+
+    def advance_clock(self, seconds: float) -> float:
+        with self.lock:
+            t = self.clock.advance(seconds)
+            self.run_due()
+            return t
+
+    # -- accounts ------------------------------------------------------------------------------
+    def add_account(self, a: ConnectedAccount) -> None:
+        self.accounts[a.id] = a
+        self.index.add(a)
+
+    def set_status(self, a: ConnectedAccount, status: str, reason: str | None = None,
+                   *, event: str | None = None) -> None:
+        old = a.status
+        a.status = status
+        a.status_reason = reason
+        a.updated_at = self.now()
+        if a.val is not None:
+            a.val["status"] = status
+        if not a.deleted:
+            self.index.restatus(a, old)
+        self.log(a, event or f"{old} -> {status}", reason or "")
+
+    def remove_account(self, a: ConnectedAccount) -> None:
+        self.index.remove(a)
+        del self.accounts[a.id]
+        a.deleted = True
+        self.deleted_accounts[a.id] = a
+
+    def log(self, a: ConnectedAccount, event: str, detail: str = "") -> None:
+        a.timeline.append(TimelineEvent(self.now(), event, detail))
+
+    def accounts_of(self, ids: Iterable[str]) -> list[ConnectedAccount]:
+        return [self.accounts[i] for i in ids if i in self.accounts]

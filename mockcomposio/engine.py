@@ -1,0 +1,95 @@
+"""The engine: every project (tenant) of one running fake, keyed by API key.
+
+Both front doors (the HTTP app and the pytest plugin) drive one Engine. It knows nothing of
+HTTP. Objects reached without an API key (Connect Link pages, the provider's callback) are
+found through engine-wide indexes keyed by unguessable tokens; those indexes are checked
+against the live project, so a reset tenant's old links simply stop resolving.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .domain.catalogue import Catalogue
+from .domain.models import Link
+from .domain.project import Project
+from .ids import IdFactory
+
+
+class Engine:
+    def __init__(self, catalogue: Catalogue | None = None, *, seed: int | None = None) -> None:
+        self.catalogue = catalogue or Catalogue.load()
+        self.seed = seed
+        self.lock = threading.RLock()
+        self._projects: dict[str, Project] = {}
+        self._projects_by_id: dict[str, Project] = {}
+        self._project_ids = IdFactory(seed)
+        self._links: dict[str, tuple[Project, Link]] = {}
+        self._states: dict[str, tuple[Project, Link]] = {}
+
+    # -- tenants -------------------------------------------------------------------------------
+    def project(self, api_key: str) -> Project:
+        """The project of an API key, created on first use (any non-empty key is valid)."""
+        project = self._projects.get(api_key)
+        if project is None:
+            with self.lock:
+                project = self._projects.get(api_key)
+                if project is None:
+                    project = self._new_project(api_key, self.seed)
+        return project
+
+    def _new_project(self, api_key: str, seed: int | None) -> Project:
+        from .domain import connected_accounts
+
+        project = Project(self._project_ids.new("pr"), api_key, self.catalogue, seed=seed)
+        connected_accounts.install(project)
+        project.engine_hooks = self
+        self._projects[api_key] = project
+        self._projects_by_id[project.id] = project
+        return project
+
+    def project_by_id(self, project_id: str) -> Project | None:
+        project = self._projects_by_id.get(project_id)
+        if project is None or self._projects.get(project.api_key) is not project:
+            return None
+        return project
+
+    def reset(self, api_key: str, *, seed: int | None = None) -> Project:
+        """Forget everything of one tenant in O(1): a fresh Project replaces the old one."""
+        with self.lock:
+            old = self._projects.pop(api_key, None)
+            if old is not None:
+                self._projects_by_id.pop(old.id, None)
+            return self._new_project(api_key, self.seed if seed is None else seed)
+
+    def drop(self, api_key: str) -> None:
+        with self.lock:
+            old = self._projects.pop(api_key, None)
+            if old is not None:
+                self._projects_by_id.pop(old.id, None)
+
+    @property
+    def projects(self) -> dict[str, Project]:
+        return self._projects
+
+    # -- token-addressed objects ---------------------------------------------------------------
+    def link_opened(self, project: Project, link: Link) -> None:
+        self._links[link.token] = (project, link)
+
+    def state_issued(self, project: Project, link: Link) -> None:
+        if link.oauth_state:
+            self._states[link.oauth_state] = (project, link)
+
+    def find_link(self, token: str) -> tuple[Project, Link] | None:
+        return self._live(self._links.get(token))
+
+    def find_state(self, state: str) -> tuple[Project, Link] | None:
+        return self._live(self._states.get(state))
+
+    def _live(self, hit: tuple[Project, Link] | None) -> tuple[Project, Link] | None:
+        if hit is None:
+            return None
+        project, _ = hit
+        if self._projects.get(project.api_key) is not project:
+            return None
+        return hit

@@ -1,0 +1,169 @@
+"""JSON handlers of the Composio API: thin adapters from HTTP to the domain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain import auth_configs, connected_accounts, render
+from ..domain.catalogue import toolkit_detail, toolkit_list_item
+from ..domain.connected_accounts import CALLBACK_PATH_V31
+from ..domain.pagination import paginate
+from ..errors import bad_request, toolkit_not_found
+from .app import Call, HandlerResult
+from .params import boolean, csv_list, integer, text
+
+AUTH_CONFIG_MAX_LIMIT = 200
+
+
+# -- auth configs ----------------------------------------------------------------------------
+
+def create_auth_config(c: Call) -> HandlerResult:
+    ac = auth_configs.create(
+        c.project, c.body["toolkit"]["slug"], c.body.get("auth_config"),
+        default_redirect_uri=c.origin.url(CALLBACK_PATH_V31))
+    return 201, render.auth_config_created(ac)
+
+
+def get_auth_config(c: Call) -> HandlerResult:
+    return 200, render.auth_config(c.project, auth_configs.get(c.project, c.match["id"]))
+
+
+def list_auth_configs(c: Call) -> HandlerResult:
+    q = c.query
+    items = auth_configs.list_configs(
+        c.project, toolkit_slugs=csv_list(q, "toolkit_slug"),
+        is_composio_managed=boolean(q, "is_composio_managed"),
+        show_disabled=bool(boolean(q, "show_disabled", False)), search=text(q, "search"))
+    return 200, paginate(items, limit=integer(q, "limit"), cursor=text(q, "cursor"),
+                         render=lambda ac: render.auth_config(c.project, ac),
+                         max_limit=AUTH_CONFIG_MAX_LIMIT)
+
+
+def update_auth_config(c: Call) -> HandlerResult:
+    ac = auth_configs.update(c.project, c.match["id"], c.body)
+    return 200, {"success": True, "message": f"Auth config {ac.id} updated"}
+
+
+def set_auth_config_status(c: Call) -> HandlerResult:
+    ac = auth_configs.set_status(c.project, c.match["id"], c.match["status"])
+    return 200, {"success": True, "message": f"Auth config {ac.id} is now {ac.status}"}
+
+
+def delete_auth_config(c: Call) -> HandlerResult:
+    revoke = bool(boolean(c.query, "revoke_on_delete", False))
+    ac = auth_configs.delete(c.project, c.match["id"])
+    payload: dict[str, Any] = {"success": True, "message": f"Auth config {ac.id} deleted"}
+    if revoke:
+        for account in c.project.accounts_of(
+                list(c.project.index.by_auth_config.get(ac.id, {}))):
+            if account.status == "ACTIVE":
+                connected_accounts.revoke(c.project, account.id)
+        payload["revoke_job_id"] = c.project.ids.new("rj")
+    return 200, payload
+
+
+# -- toolkits --------------------------------------------------------------------------------
+
+def list_toolkits(c: Call) -> HandlerResult:
+    q = c.query
+    search = (text(q, "search") or "").lower()
+    category = (text(q, "category") or "").lower()
+    managed_by = text(q, "managed_by")
+    items = []
+    for t in c.engine.catalogue:
+        if search and search not in t.slug and search not in t.name.lower():
+            continue
+        if category and not any(category in (cat.get("slug", ""), cat.get("name", "").lower())
+                                for cat in t.raw.get("categories", [])):
+            continue
+        if managed_by == "composio" and not t.managed_schemes:
+            continue
+        items.append(t)
+    items.sort(key=lambda t: t.slug)
+    return 200, paginate(items, limit=integer(q, "limit"), cursor=text(q, "cursor"),
+                         render=toolkit_list_item, default_limit=1000)
+
+
+def get_toolkit(c: Call) -> HandlerResult:
+    slug = c.match["slug"]
+    toolkit = c.engine.catalogue.get(slug)
+    if toolkit is None:
+        raise toolkit_not_found(slug, c.engine.catalogue.suggest(slug))
+    return 200, toolkit_detail(toolkit)
+
+
+# -- connected accounts ----------------------------------------------------------------------
+
+def create_connected_account(c: Call) -> HandlerResult:
+    connection = c.body.get("connection") or {}
+    account, redirect = connected_accounts.initiate(
+        c.project, c.origin, auth_config_id=c.body["auth_config"]["id"],
+        user_id=connection.get("user_id", "default"),
+        callback_url=connection.get("callback_url") or connection.get("redirect_uri"),
+        state=connection.get("state"), alias=connection.get("alias"))
+    return 201, render.connection_created(c.project, account, redirect)
+
+
+def link_connected_account(c: Call) -> HandlerResult:
+    b = c.body
+    account, link, redirect = connected_accounts.link(
+        c.project, c.origin, auth_config_id=b["auth_config_id"], user_id=b["user_id"],
+        callback_url=b.get("callback_url"), alias=b.get("alias"),
+        connection_data=b.get("connection_data"))
+    return 201, render.link_created(c.project, account, link, redirect)
+
+
+def get_connected_account(c: Call) -> HandlerResult:
+    account = connected_accounts.get(c.project, c.match["id"])
+    return 200, render.connected_account(c.project, account)
+
+
+def list_connected_accounts(c: Call) -> HandlerResult:
+    q = c.query
+    items = connected_accounts.list_accounts(
+        c.project, user_ids=csv_list(q, "user_ids"), toolkit_slugs=csv_list(q, "toolkit_slugs"),
+        statuses=csv_list(q, "statuses"), auth_config_ids=csv_list(q, "auth_config_ids"),
+        connected_account_ids=csv_list(q, "connected_account_ids"),
+        order_by=text(q, "order_by") or "created_at",
+        order_direction=text(q, "order_direction") or "desc")
+    return 200, paginate(items, limit=integer(q, "limit"), cursor=text(q, "cursor"),
+                         render=lambda a: render.connected_account(c.project, a,
+                                                                   with_params=False))
+
+
+def delete_connected_account(c: Call) -> HandlerResult:
+    connected_accounts.delete(c.project, c.match["id"],
+                              revoke_upstream=bool(boolean(c.query, "revoke_on_delete", False)))
+    return 200, {"success": True}
+
+
+def update_connected_account_status(c: Call) -> HandlerResult:
+    connected_accounts.set_enabled(c.project, c.match["id"], c.body["enabled"])
+    return 200, {"success": True}
+
+
+def update_connected_account(c: Call) -> HandlerResult:
+    b = c.body
+    if "enabled" in b:
+        connected_accounts.set_enabled(c.project, c.match["id"], b["enabled"])
+    account = connected_accounts.update(c.project, c.match["id"], alias=b.get("alias"),
+                                        connection=b.get("connection"))
+    return 200, {"id": account.id, "status": account.status, "success": True}
+
+
+def refresh_connected_account(c: Call) -> HandlerResult:
+    redirect_url = text(c.query, "redirect_url") or (c.body or {}).get("redirect_url")
+    account, redirect = connected_accounts.refresh(c.project, c.origin, c.match["id"],
+                                                   redirect_url)
+    return 200, {"id": account.id, "status": account.status, "redirect_url": redirect}
+
+
+def revoke_connected_account(c: Call) -> HandlerResult:
+    revoked = connected_accounts.revoke(c.project, c.match["id"])
+    account = connected_accounts.get(c.project, c.match["id"])
+    return 200, {"revoked_tokens": revoked,
+                 "connected_account": {"id": account.id, "status": account.status}}
+
+
+def unsupported(c: Call) -> HandlerResult:
+    raise bad_request(f"{c.request.method} {c.request.path} is not supported by mockcomposio.")

@@ -1,0 +1,76 @@
+"""The route table: every path the server answers, in one list.
+
+API routes are served identically under ``/api/v3`` and ``/api/v3.1`` (Composio documents the
+auth endpoints as identical on both).
+"""
+
+from __future__ import annotations
+
+from . import api, control, pages
+from .app import Handler, Route
+
+API_PREFIXES = ("/api/v3", "/api/v3.1")
+
+
+def _api(method: str, path: str, handler: Handler, operation: str,
+         *, json_body: bool = False) -> list[Route]:
+    return [Route(method, prefix + path, handler, operation, json_body=json_body)
+            for prefix in API_PREFIXES]
+
+
+API_ROUTES: list[Route] = [
+    *_api("POST", "/auth_configs", api.create_auth_config, "auth_configs.create", json_body=True),
+    *_api("GET", "/auth_configs", api.list_auth_configs, "auth_configs.list"),
+    *_api("GET", "/auth_configs/{id}", api.get_auth_config, "auth_configs.get"),
+    *_api("PATCH", "/auth_configs/{id}", api.update_auth_config, "auth_configs.update",
+          json_body=True),
+    *_api("PATCH", "/auth_configs/{id}/{status}", api.set_auth_config_status,
+          "auth_configs.set_status"),
+    *_api("DELETE", "/auth_configs/{id}", api.delete_auth_config, "auth_configs.delete"),
+    *_api("GET", "/toolkits", api.list_toolkits, "toolkits.list"),
+    *_api("GET", "/toolkits/{slug}", api.get_toolkit, "toolkits.get"),
+    *_api("POST", "/connected_accounts", api.create_connected_account,
+          "connected_accounts.create", json_body=True),
+    *_api("POST", "/connected_accounts/link", api.link_connected_account,
+          "connected_accounts.link", json_body=True),
+    *_api("GET", "/connected_accounts", api.list_connected_accounts, "connected_accounts.list"),
+    *_api("GET", "/connected_accounts/{id}", api.get_connected_account,
+          "connected_accounts.get"),
+    *_api("DELETE", "/connected_accounts/{id}", api.delete_connected_account,
+          "connected_accounts.delete"),
+    *_api("PATCH", "/connected_accounts/{id}/status", api.update_connected_account_status,
+          "connected_accounts.update_status", json_body=True),
+    *_api("PATCH", "/connected_accounts/{id}", api.update_connected_account,
+          "connected_accounts.update", json_body=True),
+    *_api("POST", "/connected_accounts/{id}/refresh", api.refresh_connected_account,
+          "connected_accounts.refresh", json_body=True),
+    *_api("POST", "/connected_accounts/{id}/revoke", api.revoke_connected_account,
+          "connected_accounts.revoke"),
+]
+
+FLOW_ROUTES: list[Route] = [
+    Route("GET", "/link/{token}", pages.link_page, "flow.link_page", auth=False),
+    Route("POST", "/link/{token}", pages.link_submit, "flow.link_submit", auth=False,
+          form_body=True),
+    *[Route("GET", prefix + "/s/{token}", pages.initiate_redirect, "flow.initiate_redirect",
+            auth=False) for prefix in API_PREFIXES],
+    *[Route("GET", prefix + "/toolkits/auth/callback", pages.oauth_callback, "flow.callback",
+            auth=False) for prefix in API_PREFIXES],
+    Route("GET", "/_oauth/{project}/{toolkit}/authorize", pages.consent_page,
+          "provider.authorize", auth=False),
+    Route("POST", "/_oauth/{project}/{toolkit}/authorize", pages.consent_submit,
+          "provider.decide", auth=False, form_body=True),
+    Route("POST", "/_oauth/{project}/{toolkit}/token", pages.token_endpoint, "provider.token",
+          auth=False, form_body=True),
+    Route("POST", "/_oauth/{project}/{toolkit}/revoke", pages.revocation_endpoint,
+          "provider.revoke", auth=False, form_body=True),
+    Route("GET", "/_oauth/{project}/{toolkit}/userinfo", pages.userinfo_endpoint,
+          "provider.userinfo", auth=False),
+]
+
+CONTROL_ROUTES: list[Route] = [
+    Route("GET", "/_mock/health", control.health, "control.health", auth=False),
+    Route("GET", "/_mock/version", control.version, "control.version", auth=False),
+]
+
+ROUTES: list[Route] = [*API_ROUTES, *FLOW_ROUTES, *CONTROL_ROUTES]

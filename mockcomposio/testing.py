@@ -1,0 +1,161 @@
+"""Test helpers usable with or without pytest: a headless consent driver that completes a
+``redirect_url`` the way an end user's browser would.
+
+It speaks plain HTTP to the fake (stdlib only), follows redirects while they stay on the fake's
+own origin, and stops at the first redirect that leaves it: that is the app's ``callback_url``
+with ``status`` and ``connected_account_id`` appended. It never contacts another host.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect, urllib.request.ProxyHandler({}))
+
+
+@dataclass
+class _Form:
+    action: str | None = None
+    method: str = "get"
+    inputs: list[dict[str, str]] = field(default_factory=list)
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+
+class _FormParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[_Form] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append(_Form(a.get("action") or None, a.get("method", "get").lower()))
+        elif self.forms and tag == "input":
+            self.forms[-1].inputs.append(a)
+        elif self.forms and tag == "button":
+            self.forms[-1].buttons.append(a)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+@dataclass
+class ConsentResult:
+    """Where the browser ended up."""
+
+    final_url: str            # the app callback URL, or the last page of the fake
+    status_code: int          # HTTP status of the last response from the fake
+    left_fake: bool           # True when the last redirect pointed outside the fake
+    visited: list[str]
+    page_text: str = ""
+
+    @property
+    def query(self) -> dict[str, str]:
+        return {k: v[-1] for k, v in parse_qs(urlsplit(self.final_url).query,
+                                               keep_blank_values=True).items()}
+
+    @property
+    def status(self) -> str | None:
+        return self.query.get("status")
+
+    @property
+    def connected_account_id(self) -> str | None:
+        q = self.query
+        return q.get("connected_account_id") or q.get("connectedAccountId")
+
+    @property
+    def error(self) -> str | None:
+        return self.query.get("error")
+
+
+class ConsentError(AssertionError):
+    """The flow could not be driven (an error page, or no form where one was expected)."""
+
+
+class ConsentDriver:
+    def __init__(self, base_url: str, *, max_steps: int = 20) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.max_steps = max_steps
+        self._origin = self._origin_of(self.base_url)
+
+    @staticmethod
+    def _origin_of(url: str) -> tuple[str, str]:
+        parts = urlsplit(url)
+        return parts.scheme, parts.netloc
+
+    def _request(self, url: str, data: dict[str, Any] | None = None) -> tuple[int, str, str]:
+        body = urlencode(data, doseq=True).encode() if data is not None else None
+        req = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
+        try:
+            with _OPENER.open(req, timeout=30) as resp:
+                return resp.status, resp.headers.get("Location", ""), resp.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.headers.get("Location", ""), err.read().decode()
+
+    def complete(self, redirect_url: str, *, decision: str = "allow",
+                 scopes: list[str] | None = None, provider_error: str | None = None,
+                 fields: dict[str, str] | None = None) -> ConsentResult:
+        """Walk a Connect Link (or initiate) URL to its end.
+
+        decision: "allow" or "deny" at the provider's consent page.
+        scopes: grant only these (default: every requested scope).
+        provider_error: make the provider answer with this OAuth error code instead.
+        fields: values for a non-OAuth Connect Link form (e.g. {"generic_api_key": "k"}).
+        """
+        url = redirect_url
+        data: dict[str, Any] | None = None
+        visited: list[str] = []
+        for _ in range(self.max_steps):
+            if self._origin_of(url) != self._origin:
+                return ConsentResult(url, 302, True, visited)
+            visited.append(url)
+            status, location, text = self._request(url, data)
+            data = None
+            if status in (301, 302, 303, 307, 308) and location:
+                url = urljoin(url, location)
+                continue
+            parser = _FormParser()
+            parser.feed(text)
+            page_text = " ".join(" ".join(parser.text).split())
+            if status >= 400 or not parser.forms:
+                return ConsentResult(url, status, False, visited, page_text)
+            form = parser.forms[0]
+            names = {i.get("name") for i in form.inputs}
+            submitted: dict[str, Any] = {}
+            if "pending" in names:  # the provider's consent page
+                for i in form.inputs:
+                    if i.get("type") == "hidden" and i.get("name"):
+                        submitted[i["name"]] = i.get("value", "")
+                requested = [i.get("value", "") for i in form.inputs if i.get("name") == "scope"]
+                submitted["scope"] = requested if scopes is None else \
+                    [s for s in scopes if s in requested] if decision == "allow" else []
+                if scopes is not None and set(scopes) - set(requested):
+                    # Asking to grant what was not requested: send it, the provider decides.
+                    submitted["scope"] = list(scopes)
+                submitted["decision"] = decision
+                if provider_error:
+                    submitted["error"] = provider_error
+            else:  # the Connect Link page: continue, or a credentials form
+                for i in form.inputs:
+                    name = i.get("name")
+                    if name:
+                        submitted[name] = (fields or {}).get(name, i.get("value", ""))
+                for b in form.buttons:
+                    if b.get("name"):
+                        submitted[b["name"]] = b.get("value", "")
+                        break
+            url = urljoin(url, form.action or url)
+            data = submitted
+        raise ConsentError(f"gave up after {self.max_steps} steps: {visited}")

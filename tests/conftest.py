@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from mockcomposio.engine import Engine
+from mockcomposio.http.app import create_app
+
+KEY = {"x-api-key": "key-a"}
+OTHER = {"x-api-key": "key-b"}
+
+
+@pytest.fixture
+def engine() -> Engine:
+    return Engine(seed=7)
+
+
+@pytest.fixture
+async def api(aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
+              engine: Engine) -> TestClient[Any, Any]:
+    return await aiohttp_client(create_app(engine))
