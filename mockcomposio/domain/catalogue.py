@@ -154,7 +154,8 @@ def _meta(t: Toolkit) -> dict[str, Any]:
     return {
         "description": raw.get("description", ""),
         "logo": t.logo,
-        "categories": raw.get("categories", []),
+        "categories": [{"id": c.get("slug", ""), "name": c.get("name", ""),
+                        "slug": c.get("slug", "")} for c in raw.get("categories", [])],
         "tools_count": raw.get("tools_count", len(t.tools)),
         "triggers_count": raw.get("triggers_count", 0),
         "version": raw.get("version", "20250101_00"),
@@ -215,6 +216,7 @@ def toolkit_list_item(t: Toolkit) -> dict[str, Any]:
     return {
         "slug": t.slug,
         "name": t.name,
+        "type": "native",
         "auth_schemes": [s.mode for s in t.schemes],
         "composio_managed_auth_schemes": list(t.managed_schemes),
         "is_local_toolkit": False,
