@@ -39,7 +39,7 @@ def mock_composio(mock_composio_server: Any, request: pytest.FixtureRequest) -> 
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     api_key = f"test-{worker}-{next(_tenant_numbers)}"
     tenant = Tenant(mock_composio_server.engine, api_key, mock_composio_server.base_url)
-    tenant.project  # provision now, so the test starts from a known empty project
+    _ = tenant.project  # provision now, so the test starts from a known empty project
     try:
         yield tenant
     finally:

@@ -80,7 +80,8 @@ def effective_scopes(project: Project, ac: AuthConfig) -> list[str]:
     return list(spec.default_scopes) if spec else []
 
 
-def _missing_fields(spec: AuthSchemeSpec, stage: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _missing_fields(spec: AuthSchemeSpec, stage: str,
+                    values: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [f for f in spec.fields(stage, "required")
             if values.get(f["name"]) in (None, "", [])]
 
@@ -166,7 +167,8 @@ def create(project: Project, toolkit_slug: str, options: Mapping[str, Any] | Non
     ac = AuthConfig(
         id=project.ids.new("ac"),
         uuid=project.ids.uuid(),
-        name=str(options.get("name") or f"{toolkit.name} {'Managed ' if is_managed else ''}{spec.mode}"),
+        name=str(options.get("name")
+                 or f"{toolkit.name} {'Managed ' if is_managed else ''}{spec.mode}"),
         toolkit=toolkit.slug,
         auth_scheme=spec.mode,
         is_composio_managed=is_managed,

@@ -44,7 +44,7 @@ class AuthSchemeSpec:
         return [f["name"] for f in self.fields(stage, "required")]
 
     def secret_field_names(self) -> set[str]:
-        names = set()
+        names: set[str] = set()
         for stage in ("auth_config_creation", "connected_account_initiation"):
             for which in ("required", "optional"):
                 names.update(f["name"] for f in self.fields(stage, which) if f.get("is_secret"))

@@ -198,7 +198,8 @@ def _activate_with_values(project: Project, account: ConnectedAccount, toolkit: 
 
 def initiate(project: Project, origin: Origin, *, auth_config_id: str, user_id: str = "default",
              callback_url: str | None = None, state: Mapping[str, Any] | None = None,
-             alias: str | None = None, via: str = "initiate") -> tuple[ConnectedAccount, str | None]:
+             alias: str | None = None, via: str = "initiate",
+             ) -> tuple[ConnectedAccount, str | None]:
     """``POST /connected_accounts``. Returns the account and the redirect URL (OAuth only)."""
     _check_user_id(user_id)
     ac = auth_configs.require_usable(project, auth_config_id)
@@ -458,7 +459,7 @@ def complete_callback(project: Project, link_obj: Link, query: Mapping[str, str]
         _fail(project, account, f"{REASON_CALLBACK_FAILED}: provider returned {message}", error)
         return app_redirect(account, link_obj.callback_url, success=False, error=message)
     code = query.get("code", "")
-    toolkit, spec = _toolkit_and_scheme(project, ac)
+    _, spec = _toolkit_and_scheme(project, ac)
     app = project.provider.get_app(link_obj.client_id or "")
     try:
         if app is None:
@@ -648,12 +649,8 @@ def revoke(project: Project, account_id: str) -> list[str]:
 def _revoke_upstream(project: Project, account: ConnectedAccount) -> list[str]:
     if account.token is None:
         return ["credential"]
-    kinds = ["access_token"]
-    if account.token.refresh_token:
-        project.provider.revoke_user_grants(refresh_token=account.token.refresh_token)
-        kinds.append("refresh_token")
     project.provider.revoke_token(account.token.access_token)
-    return kinds
+    return ["access_token", "refresh_token"] if account.token.refresh_token else ["access_token"]
 
 
 def delete(project: Project, account_id: str, *, revoke_upstream: bool = False) -> None:

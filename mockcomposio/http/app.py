@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from multidict import MultiDictProxy
+from multidict import MultiMapping
 
 from .. import contracts
 from ..domain.connected_accounts import Origin
@@ -36,13 +36,19 @@ class Call:
 
     request: web.Request
     engine: Engine
-    project: Project
+    tenant: Project | None  # None on routes reached without an API key (pages, provider)
     origin: Origin
     body: Any = None
     match: dict[str, str] = field(default_factory=dict)
 
     @property
-    def query(self) -> MultiDictProxy[str]:
+    def project(self) -> Project:
+        if self.tenant is None:
+            raise RuntimeError("this route is not tenant-scoped (Route.auth is False)")
+        return self.tenant
+
+    @property
+    def query(self) -> MultiMapping[str]:
         return self.request.query
 
 
@@ -115,13 +121,12 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
     async def handle(request: web.Request) -> web.StreamResponse:
         engine = request.app[ENGINE_KEY]
         request_id = request["request_id"]
+        project: Project | None = None
         if route.auth:
             api_key = request.headers.get("x-api-key", "").strip()
             if not api_key:
                 raise missing_api_key()
             project = engine.project(api_key)
-        else:
-            project = None  # type: ignore[assignment]
         body = None
         if route.json_body:
             body = await _read_json(request)

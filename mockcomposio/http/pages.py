@@ -76,7 +76,7 @@ def link_page(c: Call) -> HandlerResult:
     try:
         project, link = _link_or_404(c)
         with project.lock:
-            account, ac, toolkit, spec = ca.describe_link(project, link)
+            account, _, toolkit, spec = ca.describe_link(project, link)
     except FlowError as err:
         return flow_error_page(err)
     header = (f"<h1>Connect {escape(toolkit.name)}</h1>"
@@ -202,7 +202,9 @@ def consent_submit(c: Call) -> HandlerResult:
             location = project.provider.decide(
                 pending_id, allow=decision == "allow",
                 granted_scopes=form.get("scope", []) if decision == "allow" else None,
-                error=(form.get("error") or [None])[0])
+                error=form["error"][0] if form.get("error") else None)
+    except ValueError as exc:  # a scripted provider error that OAuth does not define
+        return flow_error_page(FlowError(400, "Invalid provider error", str(exc)))
     except FlowError as err:
         return flow_error_page(err)
     except ProviderError as err:

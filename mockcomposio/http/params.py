@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from multidict import MultiDictProxy
+from multidict import MultiMapping
 
 from ..errors import bad_request
 
 
-def csv_list(query: MultiDictProxy[str], name: str) -> list[str] | None:
+def csv_list(query: MultiMapping[str], name: str) -> list[str] | None:
     values = query.getall(name, []) + query.getall(f"{name}[]", [])
     items = [part.strip() for v in values for part in v.split(",") if part.strip()]
     return items or None
 
 
-def boolean(query: MultiDictProxy[str], name: str, default: bool | None = None) -> bool | None:
+def boolean(query: MultiMapping[str], name: str, default: bool | None = None) -> bool | None:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
@@ -26,7 +26,7 @@ def boolean(query: MultiDictProxy[str], name: str, default: bool | None = None) 
                       slug="Request_InvalidQuery", errors=[f"{name}: expected a boolean"])
 
 
-def integer(query: MultiDictProxy[str], name: str) -> int | None:
+def integer(query: MultiMapping[str], name: str) -> int | None:
     raw = query.get(name)
     if raw is None or raw == "":
         return None
@@ -38,6 +38,6 @@ def integer(query: MultiDictProxy[str], name: str) -> int | None:
                           errors=[f"{name}: expected an integer"]) from None
 
 
-def text(query: MultiDictProxy[str], name: str) -> str | None:
+def text(query: MultiMapping[str], name: str) -> str | None:
     raw = query.get(name)
     return raw if raw else None
