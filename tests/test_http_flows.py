@@ -3,6 +3,7 @@ page contract, provider attacks, custom-app failures, list filters, isolation, b
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -10,7 +11,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import base64
 from aiohttp.test_utils import TestClient
 
 from mockcomposio.domain.provider import OAuthApp
