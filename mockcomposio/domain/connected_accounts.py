@@ -182,9 +182,10 @@ def _check_user_id(user_id: Any) -> str:
     return user_id
 
 
-def _activate_with_values(project: Project, account: ConnectedAccount, toolkit: Toolkit,
-                          spec: AuthSchemeSpec, ac: AuthConfig, values: Mapping[str, Any]) -> None:
-    """Non-OAuth schemes: the user's credentials are the connection; ACTIVE at once."""
+def _check_initiation_fields(toolkit: Toolkit, spec: AuthSchemeSpec, ac: AuthConfig,
+                             values: Mapping[str, Any]) -> None:
+    """The toolkit's required initiation fields, from the user's values or the config's shared
+    credentials; a 400 naming each missing one."""
     merged = {k: v for k, v in ac.credentials.items() if k not in ("scopes", "user_scopes")}
     merged.update({k: v for k, v in values.items() if k != "status"})
     missing = [f for f in spec.fields("connected_account_initiation", "required")
@@ -192,6 +193,12 @@ def _activate_with_values(project: Project, account: ConnectedAccount, toolkit: 
     if missing:
         raise auth_configs.missing_field_error(toolkit, spec, missing,
                                                stage="connected_account_initiation")
+
+
+def _activate_with_values(project: Project, account: ConnectedAccount, toolkit: Toolkit,
+                          spec: AuthSchemeSpec, ac: AuthConfig, values: Mapping[str, Any]) -> None:
+    """Non-OAuth schemes: the user's credentials are the connection; ACTIVE at once."""
+    _check_initiation_fields(toolkit, spec, ac, values)
     account.val = {**{k: v for k, v in values.items() if k != "status"}, "status": ACTIVE}
     project.set_status(account, ACTIVE, None, event="credentials stored, ACTIVE")
 
@@ -231,14 +238,10 @@ def initiate(project: Project, origin: Origin, *, auth_config_id: str, user_id: 
         if callback_url:
             account.val["callback_url"] = callback_url
         return account, redirect
+    _check_initiation_fields(toolkit, spec, ac, val)  # before anything is stored
     account = _new_account(project, ac, user_id, INITIATED, via=via, callback_url=callback_url,
                            alias=alias)
-    try:
-        _activate_with_values(project, account, toolkit, spec, ac, val)
-    except ComposioError:
-        project.remove_account(account)  # a refused initiate leaves nothing behind
-        project.deleted_accounts.pop(account.id, None)
-        raise
+    _activate_with_values(project, account, toolkit, spec, ac, val)
     return account, None
 
 
@@ -473,7 +476,8 @@ def complete_callback(project: Project, link_obj: Link, query: Mapping[str, str]
         return app_redirect(account, link_obj.callback_url, success=False,
                             error=f"{exc.error}: {exc.description}")
     state = TokenState(access_token=tokens.access_token, refresh_token=tokens.refresh_token,
-                       expires_at=tokens.expires_at, scopes=list(tokens.scopes))
+                       expires_at=tokens.expires_at, scopes=list(tokens.scopes),
+                       client_id=app.client_id)
     if tokens.user is not None:
         account.end_user = {"id": tokens.user.id, "email": tokens.user.email,
                             "name": tokens.user.name, "login": tokens.user.login}
@@ -541,12 +545,7 @@ def refresh_tokens(project: Project, account: ConnectedAccount) -> bool:
     token = account.token
     assert token is not None
     ac = project.auth_configs.get(account.auth_config_id)
-    app = None
-    if ac is not None:
-        try:
-            app, _ = oauth_client(project, ac, Origin("http://127.0.0.1"))
-        except ComposioError:
-            app = None
+    app = project.provider.get_app(token.client_id) if token.client_id else None
     if not token.refresh_token or app is None or ac is None:
         _expire(project, account, REASON_REFRESH_PERMANENT, "no refresh token")
         return False
@@ -568,7 +567,8 @@ def refresh_tokens(project: Project, account: ConnectedAccount) -> bool:
         return False
     account.token = TokenState(access_token=fresh.access_token,
                                refresh_token=fresh.refresh_token or token.refresh_token,
-                               expires_at=fresh.expires_at, scopes=list(fresh.scopes))
+                               expires_at=fresh.expires_at, scopes=list(fresh.scopes),
+                               client_id=token.client_id)
     status = account.status
     account.val = _oauth_val(project, account.token)
     account.val["status"] = status

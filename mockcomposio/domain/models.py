@@ -81,6 +81,7 @@ class TokenState:
     scopes: list[str]
     token_type: str = "Bearer"
     refresh_failures: int = 0
+    client_id: str | None = None  # the provider app that issued the tokens (for refreshes)
 
 
 @dataclass
