@@ -6,7 +6,7 @@ auth endpoints as identical on both).
 
 from __future__ import annotations
 
-from . import api, control, pages
+from . import api, control, pages, sessions_api
 from .app import Handler, Route
 
 API_PREFIXES = ("/api/v3", "/api/v3.1")
@@ -48,6 +48,27 @@ API_ROUTES: list[Route] = [
           "connected_accounts.revoke"),
 ]
 
+SESSION_ROUTES: list[Route] = [
+    *_api("POST", "/tool_router/session", sessions_api.create_session,
+          "tool_router.create_session", json_body=True),
+    *_api("GET", "/tool_router/session/{session_id}", sessions_api.get_session,
+          "tool_router.get_session"),
+    *_api("DELETE", "/tool_router/session/{session_id}", sessions_api.delete_session,
+          "tool_router.delete_session"),
+    *_api("POST", "/tool_router/session/{session_id}/link", sessions_api.link,
+          "tool_router.link", json_body=True),
+    *_api("GET", "/tool_router/session/{session_id}/toolkits", sessions_api.toolkits,
+          "tool_router.toolkits"),
+    *_api("GET", "/tool_router/session/{session_id}/tools", sessions_api.tools,
+          "tool_router.tools"),
+    *_api("POST", "/tool_router/session/{session_id}/execute", sessions_api.execute,
+          "tool_router.execute", json_body=True),
+    *_api("POST", "/tool_router/session/{session_id}/execute_meta", sessions_api.execute_meta,
+          "tool_router.execute_meta", json_body=True),
+    *_api("POST", "/tool_router/session/{session_id}/search", sessions_api.search,
+          "tool_router.search"),
+]
+
 FLOW_ROUTES: list[Route] = [
     Route("GET", "/link/{token}", pages.link_page, "flow.link_page", auth=False),
     Route("POST", "/link/{token}", pages.link_submit, "flow.link_submit", auth=False,
@@ -73,4 +94,4 @@ CONTROL_ROUTES: list[Route] = [
     Route("GET", "/_mock/version", control.version, "control.version", auth=False),
 ]
 
-ROUTES: list[Route] = [*API_ROUTES, *FLOW_ROUTES, *CONTROL_ROUTES]
+ROUTES: list[Route] = [*API_ROUTES, *SESSION_ROUTES, *FLOW_ROUTES, *CONTROL_ROUTES]
