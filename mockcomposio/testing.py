@@ -8,8 +8,11 @@ with ``status`` and ``connected_account_id`` appended. It never contacts another
 
 from __future__ import annotations
 
+import asyncio
 import urllib.error
 import urllib.request
+from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -84,11 +87,116 @@ class ConsentError(AssertionError):
     """The flow could not be driven (an error page, or no form where one was expected)."""
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What the end user does with a consent flow.
+
+    Build one with :meth:`allow`, :meth:`deny`, :meth:`error`, or parse the short string form
+    used by markers and options (:meth:`parse`): ``"allow"``, ``"deny"``,
+    ``"error:server_error"``, ``"scopes:repo,read:org"`` (allow, granting only these).
+    """
+
+    decision: str = "allow"
+    scopes: tuple[str, ...] | None = None
+    provider_error: str | None = None
+    fields: Mapping[str, str] | None = None
+
+    @classmethod
+    def allow(cls, scopes: Iterable[str] | None = None,
+              fields: Mapping[str, str] | None = None) -> Outcome:
+        return cls("allow", None if scopes is None else tuple(scopes), None,
+                   None if fields is None else dict(fields))
+
+    @classmethod
+    def deny(cls) -> Outcome:
+        return cls("deny")
+
+    @classmethod
+    def error(cls, code: str = "server_error") -> Outcome:
+        return cls("allow", None, code)
+
+    @classmethod
+    def parse(cls, spec: Outcome | str) -> Outcome:
+        if isinstance(spec, Outcome):
+            return spec
+        text = spec.strip()
+        kind, _, arg = text.partition(":")
+        kind = kind.strip().lower()
+        if kind in ("allow", "approve") and not arg:
+            return cls.allow()
+        if kind == "deny" and not arg:
+            return cls.deny()
+        if kind == "error":
+            return cls.error(arg.strip() or "server_error")
+        if kind in ("scopes", "partial"):
+            return cls.allow([s.strip() for s in arg.replace(" ", ",").split(",") if s.strip()])
+        raise ValueError(
+            f"unknown consent outcome {spec!r}; use allow, deny, error:<oauth_error_code> or "
+            "scopes:<scope>,<scope>")
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :meth:`ConsentDriver.complete`."""
+        return {"decision": self.decision,
+                "scopes": None if self.scopes is None else list(self.scopes),
+                "provider_error": self.provider_error,
+                "fields": None if self.fields is None else dict(self.fields)}
+
+
 class ConsentDriver:
+    """Completes consent flows headlessly, and scripts what the user does in flows the app
+    starts itself.
+
+    - ``complete(redirect_url, ...)``: drive one flow now over HTTP, as a browser would.
+    - ``script("allow", "deny", Outcome.allow(scopes=["repo"]))``: the next flows the app opens
+      (Connect Link, initiate, re-authorization) are completed with these outcomes, in order,
+      just before the app's next API call (e.g. ``wait_for_connection``'s first poll).
+    - ``mode = "auto"`` with ``default``: every flow the app opens is completed with the next
+      scripted outcome, else ``default``. ``mode = "manual"`` (the default) leaves unscripted
+      flows alone.
+    - ``results``: what each scripted/automatic completion produced, in order.
+    """
+
     def __init__(self, base_url: str, *, max_steps: int = 20) -> None:
         self.base_url = base_url.rstrip("/")
         self.max_steps = max_steps
         self._origin = self._origin_of(self.base_url)
+        self.mode = "manual"
+        self.default = Outcome()
+        self._queue: deque[Outcome] = deque()
+        self.results: list[ConsentResult] = []
+
+    # -- scripted outcomes -------------------------------------------------------------------
+    def script(self, *outcomes: Outcome | str) -> ConsentDriver:
+        """Queue what the user will do in the next flows the app starts (FIFO)."""
+        self._queue.extend(Outcome.parse(o) for o in outcomes)
+        return self
+
+    def set_mode(self, spec: Outcome | str) -> None:
+        """``"manual"``, or an outcome (``"allow"``, ``"deny"``, ...) applied automatically."""
+        if isinstance(spec, str) and spec.strip().lower() == "manual":
+            self.mode = "manual"
+            return
+        self.mode = "auto"
+        self.default = Outcome.parse(spec)
+
+    @property
+    def scripted(self) -> list[Outcome]:
+        """Outcomes still waiting for a flow."""
+        return list(self._queue)
+
+    def clear(self) -> None:
+        self._queue.clear()
+
+    def next_outcome(self) -> Outcome | None:
+        """The outcome for a flow that just started: scripted first, then the auto default."""
+        try:
+            return self._queue.popleft()
+        except IndexError:
+            return self.default if self.mode == "auto" else None
+
+    async def acomplete(self, redirect_url: str, **kwargs: Any) -> ConsentResult:
+        """:meth:`complete` for async tests: runs in a worker thread, the loop keeps going."""
+        return await asyncio.to_thread(self.complete, redirect_url, **kwargs)
 
     @staticmethod
     def _origin_of(url: str) -> tuple[str, str]:
@@ -106,14 +214,20 @@ class ConsentDriver:
 
     def complete(self, redirect_url: str, *, decision: str = "allow",
                  scopes: list[str] | None = None, provider_error: str | None = None,
-                 fields: dict[str, str] | None = None) -> ConsentResult:
+                 fields: dict[str, str] | None = None,
+                 outcome: Outcome | str | None = None) -> ConsentResult:
         """Walk a Connect Link (or initiate) URL to its end.
 
         decision: "allow" or "deny" at the provider's consent page.
         scopes: grant only these (default: every requested scope).
         provider_error: make the provider answer with this OAuth error code instead.
         fields: values for a non-OAuth Connect Link form (e.g. {"generic_api_key": "k"}).
+        outcome: all of the above as one :class:`Outcome` (or its string form); wins if given.
         """
+        if outcome is not None:
+            o = Outcome.parse(outcome).as_kwargs()
+            decision, scopes = o["decision"], o["scopes"]
+            provider_error, fields = o["provider_error"], o["fields"]
         url = redirect_url
         data: dict[str, Any] | None = None
         visited: list[str] = []
