@@ -29,6 +29,30 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _contracts_check(args: argparse.Namespace) -> int:
+    from .contract_check import check
+
+    report = check(args.base_url, args.api_key, toolkit=args.toolkit,
+                   api_key_toolkit=args.api_key_toolkit)
+    print(report.render())
+    return 1 if report.violations else 0
+
+
+def _contracts_diff(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .contract_diff import diff_file
+
+    try:
+        report = diff_file(Path(args.spec))
+    except (OSError, ValueError) as exc:
+        print(f"mockcomposio: cannot read {args.spec}: {exc}", file=sys.stderr)
+        return 2
+    print(report.coverage_markdown() if args.coverage_only
+          else report.render(markdown=args.format == "markdown"))
+    return 1 if args.fail_on_diff and report.differing else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockcomposio",
                                      description="An offline fake of Composio's auth API.")
@@ -44,6 +68,30 @@ def build_parser() -> argparse.ArgumentParser:
                        choices=["debug", "info", "warning", "error"],
                        help="one line per request at info level")
     serve.set_defaults(func=_serve)
+
+    contracts = sub.add_parser("contracts", help="check servers and specs against contracts/")
+    csub = contracts.add_subparsers(dest="contracts_command", required=True)
+    chk = csub.add_parser("check", help="run a scripted scenario against a server and report "
+                          "responses that break the schemas (exit 1 on violations)")
+    chk.add_argument("--base-url", required=True,
+                     help="server root, e.g. http://127.0.0.1:8000 (no /api suffix)")
+    chk.add_argument("--api-key", default="contracts-check",
+                     help="x-api-key to send (default: contracts-check)")
+    chk.add_argument("--toolkit", default="github",
+                     help="toolkit with Composio-managed auth to use (default: github)")
+    chk.add_argument("--api-key-toolkit", default="serpapi",
+                     help="toolkit with an API_KEY scheme for a custom auth config "
+                     "(default: serpapi)")
+    chk.set_defaults(func=_contracts_check)
+    dif = csub.add_parser("diff", help="operations and fields that differ between our "
+                          "contracts and an OpenAPI file, plus a coverage table")
+    dif.add_argument("spec", help="OpenAPI 3.0 JSON file")
+    dif.add_argument("--format", choices=["text", "markdown"], default="text")
+    dif.add_argument("--coverage-only", action="store_true",
+                     help="print only the Markdown coverage table")
+    dif.add_argument("--fail-on-diff", action="store_true",
+                     help="exit 1 when any operation differs")
+    dif.set_defaults(func=_contracts_diff)
     return parser
 
 

@@ -632,6 +632,14 @@ def refresh(project: Project, origin: Origin, account_id: str,
 
 def revoke(project: Project, account_id: str) -> list[str]:
     account = get(project, account_id)
+    if account.token is None:
+        # Only OAuth connections have upstream tokens to revoke; the real API answers 400 for
+        # other schemes (the SDK raises ComposioConnectedAccountRevocationNotSupportedError).
+        raise bad_request(
+            f"Connected account {account.id} uses {account.auth_scheme}, which has no tokens "
+            "to revoke.", slug="ConnectedAccount_RevocationNotSupported", code=600,
+            suggested_fix="Disable the account (PATCH …/status {\"enabled\": false}) or "
+            "delete it instead.")
     if account.status == REVOKED:
         return []
     if account.status != ACTIVE:

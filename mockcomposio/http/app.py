@@ -148,10 +148,24 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
             result.headers.setdefault("x-request-id", request_id)
             return result
         status, payload = result
+        if (problem := contracts.strict_check(request, route.operation, status, payload)):
+            raise problem
         return json_response(status, payload, request_id)
 
-    handle.__name__ = route.operation.replace(".", "_")
-    return handle
+    async def strict_handle(request: web.Request) -> web.StreamResponse:
+        # strict mode: our own error envelopes must match the operation's contract too
+        try:
+            return await handle(request)
+        except ComposioError as err:
+            envelope = err.envelope(request["request_id"])
+            if err.slug != "Mock_ContractViolation" and (
+                    problem := contracts.strict_check(request, route.operation, err.status,
+                                                      envelope)):
+                raise problem from err
+            raise
+
+    handle.__name__ = strict_handle.__name__ = route.operation.replace(".", "_")
+    return strict_handle
 
 
 @web.middleware
@@ -210,11 +224,17 @@ def _not_found(request: web.Request) -> ComposioError:
                          suggested_fix="Check the path against the Composio API reference.")
 
 
-def create_app(engine: Engine | None = None) -> web.Application:
+def create_app(engine: Engine | None = None, *, strict: bool = False) -> web.Application:
+    """``strict``: validate every JSON response against ``contracts/responses``; a violation
+    is answered as a 500 envelope and recorded in ``app[contracts.VIOLATIONS_KEY]``."""
     from .routes import ROUTES
 
     app = web.Application(middlewares=[envelope_middleware], client_max_size=MAX_BODY_BYTES)
     app[ENGINE_KEY] = engine or Engine()
+    app[contracts.STRICT_KEY] = strict
+    app[contracts.VIOLATIONS_KEY] = []
+    if strict:
+        contracts.warm_up(sorted({route.operation for route in ROUTES}))
     for route in ROUTES:
         app.router.add_route(route.method, route.path, make_handler(route))
     return app
