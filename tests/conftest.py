@@ -22,3 +22,11 @@ def engine() -> Engine:
 async def api(aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
               engine: Engine) -> TestClient[Any, Any]:
     return await aiohttp_client(create_app(engine))
+
+
+@pytest.fixture
+def sdk(composio_client: Any) -> Any:
+    """The official SDK with strict response validation: every response must match its
+    pydantic model exactly, not just carry the fields a call happens to read."""
+    composio_client.client._strict_response_validation = True
+    return composio_client

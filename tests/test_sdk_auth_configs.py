@@ -14,12 +14,6 @@ composio = pytest.importorskip("composio", reason="end-to-end tests need: pip in
 pytestmark = pytest.mark.sdk
 
 
-@pytest.fixture
-def sdk(composio_client: Any) -> Any:
-    composio_client.client._strict_response_validation = True
-    return composio_client
-
-
 def test_seed000_managed_hubspot_scopes(sdk: Any, mock_composio: Tenant) -> None:
     auth_config = sdk.auth_configs.create(
         toolkit="hubspot",

@@ -16,12 +16,6 @@ pytestmark = pytest.mark.sdk
 APP_CALLBACK = "https://myapp.example/auth/callback?source=onboarding"
 
 
-@pytest.fixture
-def sdk(composio_client: Any) -> Any:
-    composio_client.client._strict_response_validation = True
-    return composio_client
-
-
 def managed(sdk: Any, toolkit: str, **credentials: Any) -> Any:
     options: dict[str, Any] = {"type": "use_composio_managed_auth"}
     if credentials:

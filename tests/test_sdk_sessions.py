@@ -18,12 +18,6 @@ pytestmark = pytest.mark.sdk
 CALLBACK = "https://myapp.com/auth/callback"
 
 
-@pytest.fixture
-def sdk(composio_client: Any) -> Any:
-    composio_client.client._strict_response_validation = True
-    return composio_client
-
-
 def test_seed004_managed_default_authorize_and_wait(sdk: Any, mock_composio: Tenant) -> None:
     composio = sdk
     # Composio auto-creates an auth config with its managed credentials
