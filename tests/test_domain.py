@@ -124,3 +124,17 @@ def test_failed_update_changes_nothing(shared_engine: Engine) -> None:
                                              "credentials": {"client_secret": "",
                                                              "scopes": "repo"}})
     assert ac.credentials == before and ac.scope_override is None
+
+
+def test_revoke_on_config_delete_covers_every_scheme(shared_engine: Engine) -> None:
+    project = project_of(shared_engine, "revoke-on-delete")
+    ac = auth_configs.create(project, "perplexityai",
+                             {"type": "use_custom_auth", "authScheme": "API_KEY"},
+                             default_redirect_uri=CALLBACK)
+    account, _ = connected_accounts.initiate(
+        project, ORIGIN, auth_config_id=ac.id, user_id="u",
+        state={"authScheme": "API_KEY", "val": {"generic_api_key": "k-1"}})
+    auth_configs.delete(project, ac.id)
+    assert connected_accounts.revoke_for_auth_config(project, ac.id) == 1
+    assert account.status == "INACTIVE"  # no tokens to revoke; REVOKED is OAuth-only
+    assert account.status_reason == "Revoked as part of connection delete"

@@ -230,3 +230,19 @@ async def test_huge_body_is_413(api: TestClient[Any, Any]) -> None:
 async def test_unknown_route_is_enveloped_404(api: TestClient[Any, Any]) -> None:
     err = await error_of(await api.get("/api/v2/whatever", headers=KEY), 404)
     assert "/api/v3.1" in err["message"]
+
+
+async def test_delete_with_revoke_on_delete_revokes_api_key_accounts(
+        api: TestClient[Any, Any]) -> None:
+    ac = (await create(api, "perplexityai", {"type": "use_custom_auth", "authScheme": "API_KEY",
+                                             "credentials": {}}))["auth_config"]
+    resp = await api.post(f"{V31}/connected_accounts", headers=KEY, json={
+        "auth_config": {"id": ac["id"]}, "connection": {"user_id": "u", "state": {
+            "authScheme": "API_KEY", "val": {"status": "ACTIVE", "generic_api_key": "k"}}}})
+    account = (await resp.json())["id"]
+    resp = await api.delete(f"{V31}/auth_configs/{ac['id']}?revoke_on_delete=true", headers=KEY)
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["revoke_job_id"].startswith("rj_")
+    got = await (await api.get(f"{V31}/connected_accounts/{account}", headers=KEY)).json()
+    assert got["status"] == "INACTIVE"
+    assert got["status_reason"] == "Revoked as part of connection delete"

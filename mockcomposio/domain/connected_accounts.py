@@ -661,6 +661,26 @@ def _revoke_upstream(project: Project, account: ConnectedAccount) -> list[str]:
     return ["access_token", "refresh_token"] if account.token.refresh_token else ["access_token"]
 
 
+def revoke_for_auth_config(project: Project, auth_config_id: str) -> int:
+    """``DELETE /auth_configs/{id}?revoke_on_delete=true``: revoke the upstream credentials of
+    every ACTIVE account of the config. OAuth accounts go REVOKED; accounts of other schemes have
+    no upstream tokens and the API has no REVOKED state for them, so they go INACTIVE. Nothing
+    here can refuse, so the delete never half-applies. Returns how many accounts changed."""
+    accounts = project.accounts_of(list(project.index.by_auth_config.get(auth_config_id, {})))
+    changed = 0
+    for account in accounts:
+        if account.status != ACTIVE:
+            continue
+        if account.token is not None:
+            _revoke_upstream(project, account)
+            project.set_status(account, REVOKED, REASON_REVOKED_ON_DELETE)
+            account.val = {"status": REVOKED}
+        else:
+            project.set_status(account, INACTIVE, REASON_REVOKED_ON_DELETE)
+        changed += 1
+    return changed
+
+
 def delete(project: Project, account_id: str, *, revoke_upstream: bool = False) -> None:
     account = get(project, account_id)
     if revoke_upstream and account.status == ACTIVE:

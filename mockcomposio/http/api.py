@@ -54,10 +54,7 @@ def delete_auth_config(c: Call) -> HandlerResult:
     ac = auth_configs.delete(c.project, c.match["id"])
     payload: dict[str, Any] = {"success": True, "message": f"Auth config {ac.id} deleted"}
     if revoke:
-        for account in c.project.accounts_of(
-                list(c.project.index.by_auth_config.get(ac.id, {}))):
-            if account.status == "ACTIVE":
-                connected_accounts.revoke(c.project, account.id)
+        connected_accounts.revoke_for_auth_config(c.project, ac.id)
         payload["revoke_job_id"] = c.project.ids.new("rj")
     return 200, payload
 
