@@ -51,6 +51,10 @@ class Violation:
 
 STRICT_KEY: web.AppKey[bool] = web.AppKey("contracts_strict", bool)
 VIOLATIONS_KEY: web.AppKey[list[Violation]] = web.AppKey("contracts_violations", list)
+# Per-request keys set by the handler from the tenant: strict mode can be on for one tenant
+# (the plugin's strict marker) while the app as a whole is lenient.
+STRICT_TENANT_KEY = "contracts_strict_tenant"
+TENANT_VIOLATIONS_KEY = "contracts_tenant_violations"
 
 
 # -- loading ----------------------------------------------------------------------------------
@@ -170,13 +174,16 @@ def strict_check(request: web.Request, operation: str, status: int,
     """The strict-mode hook of the server: ``None`` when the response may be sent (strict mode
     off, or the payload matches), else the 500 error to send instead (and the violation is
     recorded on the app)."""
-    if not request.app.get(STRICT_KEY, False) or not is_json_operation(operation):
+    if not (request.app.get(STRICT_KEY, False) or request.get(STRICT_TENANT_KEY, False)) \
+            or not is_json_operation(operation):
         return None
     problems = response_problems(operation, status, payload)
     if not problems:
         return None
     violation = Violation(operation, request.method, request.path, status, problems, payload)
     request.app[VIOLATIONS_KEY].append(violation)
+    if (tenant_violations := request.get(TENANT_VIOLATIONS_KEY)) is not None:
+        tenant_violations.append(violation)
     log.error("contract violation: %s", violation)
     return ComposioError(
         500, "Mock_ContractViolation",

@@ -50,8 +50,10 @@ class LiveServer:
     """The app on a daemon thread with its own event loop; ``base_url`` once started."""
 
     def __init__(self, engine: Engine | None = None, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+                 port: int = 0, *, strict: bool = False) -> None:
         self.engine = engine or Engine()
+        # strict: validate every response against contracts/ (a violation answers 500)
+        self.strict = strict
         self.host = host
         self.port = port
         self.base_url = ""
@@ -71,7 +73,7 @@ class LiveServer:
             asyncio.set_event_loop(loop)
             try:
                 self._runner, self.base_url = loop.run_until_complete(
-                    _start(create_app(self.engine), self.host, self.port))
+                    _start(create_app(self.engine, strict=self.strict), self.host, self.port))
             except BaseException as exc:  # surfaced to the starting thread below
                 errors.append(exc)
                 ready.set()

@@ -149,7 +149,7 @@ class Tenant:
             project.engine_hooks = _TenantHooks(hooks, self)
         project.on_deadline(_AUTO_CONSENT, self._auto_consent)
         # Plumbed for the HTTP layer: validate this tenant's responses against the contracts.
-        setattr(project, "strict_contracts", self.strict)  # noqa: B010
+        project.strict_contracts = self.strict
         self._scripted.clear()
         self._project = project
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..clock import VirtualClock
 from ..ids import IdFactory
 from .catalogue import Catalogue
+from .journal import Journal
 from .models import AuthConfig, ConnectedAccount, Link, TimelineEvent
 
 if TYPE_CHECKING:
@@ -80,6 +81,12 @@ class Project:
         self.links: dict[str, Link] = {}
         self.links_by_state: dict[str, Link] = {}
         self.sessions: dict[str, Any] = {}
+        # Requests and responses of this tenant, redacted (filled by the HTTP layer).
+        self.journal = Journal()
+        # Strict contract checking for this tenant only (the plugin's strict marker), and the
+        # violations it found (each was answered as a 500 instead of being sent).
+        self.strict_contracts = False
+        self.contract_violations: list[Any] = []
         # Mask secrets in connected-account responses, as the real API does by default.
         self.mask_secrets = True
         self._seq = itertools.count()

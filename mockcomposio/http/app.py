@@ -127,6 +127,9 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
             if not api_key:
                 raise missing_api_key()
             project = engine.project(api_key)
+            if project.strict_contracts:
+                request[contracts.STRICT_TENANT_KEY] = True
+                request[contracts.TENANT_VIOLATIONS_KEY] = project.contract_violations
         body = None
         if route.json_body:
             body = await _read_json(request)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from . import api, control, pages, sessions_api
 from .app import Handler, Route
+from .inspector import INSPECTOR_ROUTES
+from .v1_routes import V1_ROUTES
 
 API_PREFIXES = ("/api/v3", "/api/v3.1")
 
@@ -94,4 +96,5 @@ CONTROL_ROUTES: list[Route] = [
     Route("GET", "/_mock/version", control.version, "control.version", auth=False),
 ]
 
-ROUTES: list[Route] = [*API_ROUTES, *SESSION_ROUTES, *FLOW_ROUTES, *CONTROL_ROUTES]
+ROUTES: list[Route] = [*API_ROUTES, *SESSION_ROUTES, *FLOW_ROUTES, *CONTROL_ROUTES,
+                       *INSPECTOR_ROUTES, *V1_ROUTES]
