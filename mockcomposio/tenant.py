@@ -12,10 +12,9 @@ import datetime as _dt
 from collections.abc import Iterable, Mapping
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
 
-from .domain import auth_configs, connected_accounts
-from .domain.connected_accounts import FlowError, Origin
+from .domain import auth_configs, connected_accounts, consent
+from .domain.connected_accounts import Origin
 from .domain.models import (
     ACCOUNT_STATUSES,
     ACTIVE,
@@ -32,7 +31,6 @@ from .domain.models import (
     ConnectedAccount,
     Link,
 )
-from .errors import ComposioError
 from .testing import ConsentDriver, ConsentResult, Outcome
 
 if TYPE_CHECKING:
@@ -392,54 +390,7 @@ class Tenant:
 
     def _complete_in_process(self, project: Project, link_obj: Link,
                              outcome: Outcome) -> ConsentResult:
-        """The browser round trip of :class:`ConsentDriver`, done by calling the domain."""
-        origin = Origin(self.base_url)
-        link_url = origin.url(f"/link/{link_obj.token}")
-        visited = [link_url]
-        try:
-            account, _, _, spec = connected_accounts.describe_link(project, link_obj)
-            if not spec.is_oauth:
-                if outcome.decision != "allow":
-                    return ConsentResult(link_url, 200, False, visited, "abandoned by the user")
-                values = dict(outcome.fields or {})
-                for f in spec.required_field_names("connected_account_initiation"):
-                    values.setdefault(f, f"fake-{f.replace('_', '-')}")
-                location = connected_accounts.submit_credentials(project, link_obj, values)
-                return self._finished(location, link_url, visited, True)
-            authorize = connected_accounts.begin_oauth(project, origin, link_obj)
-            visited.append(authorize)
-            from .domain.provider import ProviderError
-
-            try:
-                pending = project.provider.start_authorization(
-                    dict(parse_qsl(urlsplit(authorize).query)))
-                back = project.provider.decide(
-                    pending.id, allow=outcome.decision == "allow",
-                    granted_scopes=None if outcome.scopes is None or outcome.decision != "allow"
-                    else list(outcome.scopes),
-                    error=outcome.provider_error)
-            except ProviderError as err:
-                if not err.redirect_to:
-                    return ConsentResult(authorize, err.status, False, visited,
-                                         f"{err.error}: {err.description}")
-                back = err.redirect_to
-            visited.append(back)
-            location = connected_accounts.complete_callback(
-                project, link_obj, dict(parse_qsl(urlsplit(back).query)))
-            return self._finished(location, back, visited, account.status == ACTIVE)
-        except FlowError as err:
-            return ConsentResult(visited[-1], err.status, False, visited,
-                                 f"{err.title}: {err.message}")
-        except ComposioError as err:
-            return ConsentResult(visited[-1], err.status, False, visited, err.message)
-
-    @staticmethod
-    def _finished(location: str | None, last: str, visited: list[str],
-                  ok: bool) -> ConsentResult:
-        if location:
-            return ConsentResult(location, 302, True, visited)
-        return ConsentResult(last, 200 if ok else 400, False, visited,
-                             "Connected" if ok else "Connection failed")
+        return consent.complete_link(project, Origin(self.base_url), link_obj, outcome)
 
     # -- asserting ----------------------------------------------------------------------------
     def account(self, account_id: str) -> ConnectedAccount:
