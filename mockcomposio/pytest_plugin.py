@@ -221,11 +221,9 @@ def mock_composio_server(pytestconfig: pytest.Config) -> Iterator[Any]:
     from .engine import Engine
     from .server import LiveServer
 
-    engine = Engine()
-    settings = pytestconfig.stash.get(_SETTINGS, None)
-    # Plumbed for the HTTP layer (contract checking of responses); tenants carry their own.
-    setattr(engine, "strict_contracts", bool(settings and settings.strict))  # noqa: B010
-    server = LiveServer(engine).start()
+    # Strict contract checking is per tenant (Project.strict_contracts), not server-wide, so
+    # one server serves strict and lenient tests alike.
+    server = LiveServer(Engine()).start()
     try:
         yield server
     finally:
@@ -259,7 +257,24 @@ def mock_composio(mock_composio_server: Any, request: pytest.FixtureRequest) -> 
     try:
         yield tenant
     finally:
+        violations = _violations_of(mock_composio_server, tenant)
         mock_composio_server.engine.drop(tenant.api_key)
+    if violations:
+        pytest.fail(_violation_message(violations), pytrace=False)
+
+
+def _violations_of(server: Any, tenant: Tenant) -> list[Any]:
+    project = server.engine.projects.get(tenant.api_key)
+    return list(project.contract_violations) if project is not None else []
+
+
+def _violation_message(violations: list[Any]) -> str:
+    lines = [f"mockcomposio (strict): {len(violations)} response(s) of the fake broke their "
+             "contract; each was answered as a 500 Mock_ContractViolation instead:"]
+    lines += [f"  {v}" for v in violations[:10]]
+    lines.append("This is a bug in mockcomposio or its contracts/, not in your code; run "
+                 "without strict=True to carry on, and please report it.")
+    return "\n".join(lines)
 
 
 @pytest.fixture
@@ -279,11 +294,15 @@ def composio_tenant_factory(mock_composio_server: Any, request: pytest.FixtureRe
         made.append(tenant)
         return tenant
 
+    violations: list[Any] = []
     try:
         yield make
     finally:
         for tenant in made:
+            violations += _violations_of(mock_composio_server, tenant)
             mock_composio_server.engine.drop(tenant.api_key)
+    if violations:
+        pytest.fail(_violation_message(violations), pytrace=False)
 
 
 @pytest.fixture

@@ -9,6 +9,9 @@ from aiohttp.test_utils import TestClient
 from mockcomposio.engine import Engine
 from mockcomposio.http.app import create_app
 
+# Run only by tests/test_downstream_example.py, in its own pytest process, as a user would.
+collect_ignore = ["downstream"]
+
 KEY = {"x-api-key": "key-a"}
 OTHER = {"x-api-key": "key-b"}
 

@@ -179,3 +179,49 @@ def test_ids_do_not_depend_on_test_order(pytester: pytest.Pytester) -> None:
     first, second = ids(forward.stdout.str()), ids(backward.stdout.str())
     assert len(first) == 4 and first == second
     assert len(set(first.values())) == 4
+
+
+def test_strict_marker_turns_a_contract_violation_into_a_failure(
+        pytester: pytest.Pytester) -> None:
+    # A response of the fake that breaks its contract (here: an auth config without its id,
+    # patched in) is refused with a 500 and fails the strict test; a lenient test is served.
+    pytester.makepyfile("""
+        import json, urllib.error, urllib.request
+        import pytest
+        from mockcomposio.domain import render
+
+        @pytest.fixture
+        def broken_renderer(monkeypatch):
+            real = render.auth_config
+            def without_id(project, ac):
+                body = real(project, ac)
+                del body["id"]
+                return body
+            monkeypatch.setattr(render, "auth_config", without_id)
+
+        def get_config(tenant):
+            ac = tenant.add_auth_config("github")
+            req = urllib.request.Request(f"{tenant.base_url}/api/v3/auth_configs/{ac.id}",
+                                         headers=tenant.headers)
+            try:
+                with urllib.request.urlopen(req) as resp:
+                    return resp.status, json.load(resp)
+            except urllib.error.HTTPError as err:
+                return err.code, json.load(err)
+
+        @pytest.mark.mock_composio(strict=True)
+        def test_strict(mock_composio, broken_renderer):
+            status, body = get_config(mock_composio)
+            assert status == 500 and body["error"]["slug"] == "Mock_ContractViolation"
+
+        def test_lenient(mock_composio, broken_renderer):
+            status, body = get_config(mock_composio)
+            assert status == 200 and "id" not in body
+    """)
+    result = pytester.runpytest(*ARGS)
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines([
+        "*ERROR at teardown of test_strict*",
+        "*1 response(s) of the fake broke their contract*",
+        "*auth_configs.get*",
+    ])
