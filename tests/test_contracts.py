@@ -183,17 +183,16 @@ async def test_revoked_api_key_account_matches_the_sdk_model(
     assert strict_api.app[contracts.VIOLATIONS_KEY] == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "mock bug (requests/tool_router.create_session.json + domain/sessions): toolkits {} (or "
-    "with keys besides enable/disable) is accepted and echoed as config.toolkits, which the "
-    "spec's response (enabled XOR disabled, no other keys) forbids; the spec's request needs "
-    "enable or disable, so the real API answers 400"))
-async def test_session_with_empty_toolkits_matches_the_contract(
-        strict_api: TestClient[Any, Any]) -> None:
+@pytest.mark.parametrize("toolkits", [{}, {"require_approval": ["gmail"]}])
+async def test_session_toolkits_without_enable_or_disable_is_refused(
+        strict_api: TestClient[Any, Any], toolkits: dict[str, Any]) -> None:
+    # The spec requires enable or disable, and a session echoes enabled XOR disabled; the fake
+    # used to accept {} and echo it in a shape the response contract forbids.
     r = await strict_api.post(f"{V31}/tool_router/session", headers=KEY,
-                              json={"user_id": "u", "toolkits": {}})
-    strict_api.app[contracts.VIOLATIONS_KEY].clear()  # the assertion below is the test
-    assert r.status in (201, 400) and r.status != 500, await r.text()
+                              json={"user_id": "u", "toolkits": toolkits})
+    assert r.status == 400, await r.text()
+    assert "enable" in (await r.json())["error"]["message"]
+    assert strict_api.app[contracts.VIOLATIONS_KEY] == []
 
 
 # -- contracts check / diff ----------------------------------------------------------------------

@@ -164,6 +164,11 @@ def create(project: Project, origin: Origin, body: Mapping[str, Any]) -> Session
         if "enable" in toolkits and "disable" in toolkits:
             raise _validation("toolkits.enable and toolkits.disable are mutually exclusive.",
                               suggested_fix="Pass either an allowlist or a denylist.")
+        if "enable" not in toolkits and "disable" not in toolkits:
+            # The spec's request requires one of them, and a session echoes exactly one.
+            raise _validation("toolkits needs enable (an allowlist) or disable (a denylist).",
+                              suggested_fix='Pass {"enable": ["gmail"]} or '
+                              '{"disable": ["gmail"]}, or leave toolkits out for all.')
         if "enable" in toolkits:
             enabled = _slug_list(project, toolkits["enable"], "toolkits.enable")
         if "disable" in toolkits:
