@@ -93,6 +93,54 @@ NON_SPEC_SUCCESS: dict[str, str] = {
     "tool_router.search": "200",
 }
 
+# Legacy v1 operations (``composio-core`` 0.7.x, ``http/v1_routes.py``). The v3 spec has no v1
+# paths and composio-client no v1 models, so a 2xx contract is ``allOf`` of the v1 spec's
+# response (``v1/spec/<operation>.json``, from ``shared/spec/openapi-v1-legacy.json``) and the
+# composio-core 0.7.22 pydantic model the SDK parses it with (``v1/sdk/<Model>.json``; "[]" =
+# an ``items`` list of that model). Both are written by ``generate_v1`` (``--v1-spec``).
+# Operation → (our success status, v1 spec operationId, composio-core model or None).
+V1_OPERATIONS: dict[str, tuple[str, str, str | None]] = {
+    "v1.client_info": ("200", "ClientAuth_getUserInfo", None),
+    "v1.apps.list": ("200", "App_list", "AppModel[]"),
+    "v1.apps.get": ("200", "App_getDetails", "AppModel"),
+    "v1.integrations.create": ("200", "AppConnector_createIntegration", "IntegrationModel"),
+    "v1.integrations.list": ("200", "AppConnector_listGlobalConnectors", "IntegrationModel[]"),
+    "v1.integrations.get": ("200", "AppConnector_getConnectorInfo", "IntegrationModel"),
+    # the spec says 204 with a body (impossible on the wire); the SDK ignores the status
+    "v1.integrations.update": ("200", "AppConnector_updateIntegration", None),
+    "v1.integrations.delete": ("200", "AppConnector_deleteConnector", None),
+    "v1.connected_accounts.initiate": ("200", "Connections_initiate", "ConnectionRequestModel"),
+    "v1.connected_accounts.list": ("200", "Connections_list", "ConnectedAccountModel[]"),
+    "v1.connected_accounts.get": ("200", "Connections_get", "ConnectedAccountModel"),
+    "v1.connected_accounts.delete": ("200", "Connections_delete", None),
+    "v1.connected_accounts.enable": ("201", "Connections_enable", None),
+    "v1.connected_accounts.disable": ("201", "Connections_disable", None),
+    # the (empty) action and trigger catalogues of the SDK's first-run cache refresh
+    "v1.actions.list": ("200", "ActionsControllerV2_list", "ActionModel[]"),
+    "v1.triggers.list": ("200", "Triggers_list", None),
+}
+V1_SDK_MODELS = ("AppModel", "IntegrationModel", "ConnectedAccountModel",
+                 "ConnectionRequestModel", "ActionModel")
+# Corrections to the 2024 v1 spec file, where it contradicts the SDK that parsed the answers:
+# (operation, JSON pointer into the converted response schema, replacement, reason).
+V1_SPEC_FIXES: list[tuple[str, str, Any, str]] = [
+    *[(op, f"/properties/items/items/properties/{name}",
+       {"type": "array", "items": {"type": "string"}},
+       "typed string with string items; AppModel.categories is List[str]")
+      for op in ("v1.apps.list",) for name in ("categories", "tags")],
+    *[(op, "/properties/expectedInputFields/items/properties/default",
+       {"type": ["string", "null"]}, "typed object; ExpectedFieldInput.default is Optional[str]")
+      for op in ("v1.integrations.create", "v1.integrations.get")],
+    ("v1.connected_accounts.initiate", "/properties/redirectUrl", {"type": ["string", "null"]},
+     "null once ACTIVE (seed 003's bearer/API-key examples); SDK: Optional[str]"),
+]
+# Dumps the composio-core models (run with the v1 venv's interpreter, see generate_v1).
+V1_SDK_DUMP = (
+    "import json; from composio.client import collections as c; print(json.dumps({n: getattr("
+    "c, n).model_json_schema(by_alias=True, mode='validation') for n in "
+    + repr(V1_SDK_MODELS) + "}))")
+
+
 # The envelope requirements of composio-client 2.0.0rc19 (``APIStatusError.details``: message,
 # slug, code, status; request_id, suggested_fix and errors typed when present), wire contract §4.
 SDK_ERROR_ENVELOPE: dict[str, Any] = {
@@ -365,7 +413,9 @@ def generate(spec: dict[str, Any], out: Path, *, spec_meta: dict[str, Any],
         spec_op = by_key.get(ours.key)
         responses: dict[str, Any] = {}
         hand_written = mock_dir / f"{ours.operation}.json"
-        if hand_written.exists():  # our own control plane: no spec, no SDK
+        if ours.operation in V1_OPERATIONS:
+            sources["v1"], responses = v1_responses(ours.operation)
+        elif hand_written.exists():  # our own control plane: no spec, no SDK
             sources["mock"] = f"mock/{ours.operation}.json"
             responses["200"] = {"$ref": f"../mock/{ours.operation}.json"}
             responses["default"] = {"$ref": "../error.json"}
@@ -450,6 +500,65 @@ def generate(spec: dict[str, Any], out: Path, *, spec_meta: dict[str, Any],
     return provenance
 
 
+def v1_responses(operation: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``responses`` map (and sources) of a v1 operation: refs into ``v1/``."""
+    status, operation_id, model = V1_OPERATIONS[operation]
+    parts: list[Any] = [{"$ref": f"../v1/spec/{operation}.json"}]
+    sources: dict[str, Any] = {"spec": f"openapi-v1-legacy.json {operation_id}"}
+    if model is not None:
+        name = model.removesuffix("[]")
+        ref = {"$ref": f"../v1/sdk/{name}.json"}
+        parts.append(ref if name == model else {
+            "type": "object", "required": ["items"],
+            "properties": {"items": {"type": "array", "items": ref}}})
+        sources["sdk"] = f"composio.client.collections.{name} (composio-core 0.7.22)"
+    return sources, {status: {"allOf": parts}, "default": {"$ref": "../error.json"}}
+
+
+def generate_v1(v1_spec: dict[str, Any], out: Path, *,
+                sdk_schemas: dict[str, Any] | None = None) -> list[str]:
+    """Write ``v1/spec/<operation>.json`` from the legacy v1 spec (with ``V1_SPEC_FIXES``) and,
+    when given, ``v1/sdk/<Model>.json`` from composio-core's models. Returns the fixes that
+    did not apply (their pointer is absent from this spec)."""
+    components = v1_spec.get("components", {}).get("schemas", {})
+    by_id = {op.operation_id: op for op in spec_operations(v1_spec)}
+    unapplied = []
+    for operation, (_, operation_id, _) in sorted(V1_OPERATIONS.items()):
+        schemas = spec_response_schemas(by_id[operation_id], components)
+        status, schema = next((k, v) for k, v in schemas.items() if k.startswith("2"))
+        converted = convert_schema(schema, components)
+        for fix_op, pointer, replacement, _reason in V1_SPEC_FIXES:
+            if fix_op == operation and not apply_override(converted, pointer, replacement):
+                unapplied.append(f"{operation} {pointer}")
+        _dump(out / "v1" / "spec" / f"{operation}.json",
+              {"$schema": SCHEMA_DIALECT, "$id": BASE_ID + f"v1/spec/{operation}.json",
+               "title": f"spec (v1 legacy): {operation_id} {status}",
+               "x-fixes": [f"{p}: {r}" for o, p, _, r in V1_SPEC_FIXES if o == operation],
+               **converted})
+    for name, schema in (sdk_schemas or {}).items():
+        _dump(out / "v1" / "sdk" / f"{name}.json",
+              {"$schema": SCHEMA_DIALECT, "$id": BASE_ID + f"v1/sdk/{name}.json",
+               "x-source": f"composio.client.collections.{name} (composio-core 0.7.22)",
+               **schema})
+    return unapplied
+
+
+def v1_sdk_schemas(python: Path) -> dict[str, Any]:
+    """composio-core's model schemas, dumped by the interpreter of a venv that has it (it
+    shares the import name ``composio`` with the current SDK, so it can't be imported here)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        # a cached (empty) Sentry DSN stops the SDK's at-exit fetch from backend.composio.dev
+        (Path(cache) / "user_data.json").write_text('{"sentry": {"dsn": ""}}')
+        done = subprocess.run(
+            [str(python), "-c", V1_SDK_DUMP], check=True, capture_output=True, text=True,
+            env={"COMPOSIO_CACHE_DIR": cache, "COMPOSIO_DISABLE_SENTRY": "true",
+                 "COMPOSIO_DISABLE_VERSION_CHECK": "true", "HOME": cache})
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def spec_meta_for(path: Path, *, commit: str | None, date: str | None,
                   source: str | None) -> dict[str, Any]:
     raw = path.read_bytes()
@@ -480,12 +589,22 @@ def main(argv: Iterable[str] | None = None) -> int:
                         help="where the spec came from (repository and path)")
     parser.add_argument("--no-sdk", action="store_true",
                         help="do not import composio_client (keep the committed sdk/ schemas)")
+    parser.add_argument("--v1-spec", type=Path, default=None,
+                        help="also regenerate v1/spec/ from the legacy v1 OpenAPI file")
+    parser.add_argument("--v1-python", type=Path, default=None,
+                        help="with --v1-spec: interpreter of a venv with composio-core 0.7.22, "
+                        "to regenerate v1/sdk/ (e.g. .venv-v1/bin/python)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     out = args.out or contracts_dir()
     spec = json.loads(args.spec.read_text(encoding="utf-8"))
     meta = spec_meta_for(args.spec, commit=args.spec_commit, date=args.spec_date,
                          source=args.spec_source)
     provenance = generate(spec, out, spec_meta=meta, use_sdk=not args.no_sdk)
+    if args.v1_spec is not None:
+        v1_spec = json.loads(args.v1_spec.read_text(encoding="utf-8"))
+        sdk = v1_sdk_schemas(args.v1_python) if args.v1_python else None
+        for label in generate_v1(v1_spec, out, sdk_schemas=sdk):
+            print(f"warning: v1 spec fix not applied: {label}", file=sys.stderr)
     for label in provenance["overrides"]["not_applied"]:
         print(f"warning: override not applied (pointer absent in this spec): {label}",
               file=sys.stderr)

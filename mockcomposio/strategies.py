@@ -86,9 +86,11 @@ def scope_sets(toolkit: str, *, min_size: int = 1) -> st.SearchStrategy[list[str
 
 def user_ids() -> st.SearchStrategy[str]:
     """User ids as apps use them: emails, UUIDs, ``user_123`` handles, or free printable
-    text (non-empty, no surrounding whitespace, at most 120 characters)."""
+    text (non-empty, no surrounding whitespace, no commas, at most 120 characters)."""
+    # No commas: list filters take user_ids as a comma-separated query value.
     free_text = st.text(
-        st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=120,
+        st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters=","),
+        min_size=1, max_size=120,
     ).map(str.strip).filter(bool)
     return st.one_of(
         st.emails().filter(lambda e: len(e) <= 120),
