@@ -7,12 +7,55 @@ import logging
 import sys
 
 
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _serve(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import seedfile, snapshot
     from .engine import Engine
     from .server import serve_forever
 
     logging.basicConfig(level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    engine = Engine(seed=args.seed)
+    state_file = Path(args.state_file) if args.state_file else None
+    restored = False
+    try:
+        if state_file is not None and state_file.exists():
+            projects = snapshot.import_snapshot(engine, snapshot.read_file(state_file))
+            restored = True
+            print(f"mockcomposio: restored {len(projects)} tenant(s) from {state_file}",
+                  file=sys.stderr, flush=True)
+        seed_doc = seedfile.load(Path(args.seed_file)) if args.seed_file else None
+        if seed_doc is not None and not restored:
+            seedfile.check(engine, seed_doc)
+    except (snapshot.SnapshotError, seedfile.SeedError) as exc:
+        print(f"mockcomposio: {exc}", file=sys.stderr, flush=True)
+        return 2
+    if seed_doc is not None and restored:
+        print(f"mockcomposio: {args.seed_file} not applied: the state file already holds the "
+              "server's state (the seed file only initialises a new one)", file=sys.stderr)
+        seed_doc = None
+    if not _is_loopback(args.host):
+        print(f"mockcomposio: WARNING: listening on {args.host}, reachable from other machines. "
+              "The fake accepts any API key and has no real security; bind 127.0.0.1 unless "
+              "you need this (e.g. inside a container).", file=sys.stderr, flush=True)
+
+    def prepare(base_url: str) -> None:
+        if seed_doc is not None:
+            created = seedfile.apply(engine, seed_doc, base_url)
+            print(f"mockcomposio: seeded {len(created)} tenant(s) from {args.seed_file}",
+                  file=sys.stderr, flush=True)
 
     def ready(base_url: str) -> None:
         # The first line printed is the base URL, so scripts can read it.
@@ -22,9 +65,13 @@ def _serve(args: argparse.Namespace) -> int:
               flush=True)
 
     try:
-        serve_forever(Engine(seed=args.seed), args.host, args.port, ready)
+        serve_forever(engine, args.host, args.port, ready, state_file=state_file,
+                      prepare=prepare)
     except OSError as exc:
         print(f"mockcomposio: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    except seedfile.SeedError as exc:
+        print(f"mockcomposio: {exc}", file=sys.stderr, flush=True)
         return 2
     return 0
 
@@ -67,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info",
                        choices=["debug", "info", "warning", "error"],
                        help="one line per request at info level")
+    serve.add_argument("--state-file", metavar="PATH", default=None,
+                       help="load state from PATH at start (if it exists) and save it there "
+                       "atomically after changes and at shutdown")
+    serve.add_argument("--seed-file", metavar="PATH", default=None,
+                       help="tenants, auth configs and accounts to start with (JSON or YAML; "
+                       "schema: contracts/mock/seed-file.schema.json); ignored when "
+                       "--state-file already exists")
     serve.set_defaults(func=_serve)
 
     contracts = sub.add_parser("contracts", help="check servers and specs against contracts/")

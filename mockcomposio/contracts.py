@@ -197,7 +197,7 @@ def strict_check(request: web.Request, operation: str, status: int,
 def is_json_operation(operation: str) -> bool:
     """Routes answered with ``(status, json)`` and covered by contracts: the Composio API and
     ``/_mock``; not the HTML pages and the fake OAuth provider (``flow.*``, ``provider.*``)."""
-    return not operation.startswith(("flow.", "provider."))
+    return not operation.startswith(("flow.", "provider.", "page."))
 
 
 # -- speed: discriminated unions -------------------------------------------------------------

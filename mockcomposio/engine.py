@@ -39,14 +39,33 @@ class Engine:
         return project
 
     def _new_project(self, api_key: str, seed: int | None) -> Project:
-        from .domain import connected_accounts
-
         project = Project(self._project_ids.new("pr"), api_key, self.catalogue, seed=seed)
-        connected_accounts.install(project)
-        project.engine_hooks = self
-        self._projects[api_key] = project
-        self._projects_by_id[project.id] = project
+        self.install(project)
         return project
+
+    @staticmethod
+    def prepare(project: Project) -> None:
+        """Wire a project's timers (link expiry, token refresh, scripted consent)."""
+        from .domain import connected_accounts, consent
+
+        connected_accounts.install(project)
+        project.on_deadline(consent.AUTO_CONSENT, consent.auto_consent)
+
+    def install(self, project: Project) -> None:
+        """Make ``project`` the live tenant of its API key (replacing any other), with its
+        token-addressed links findable. Used for new tenants and restored snapshots."""
+        self.prepare(project)
+        project.engine_hooks = self
+        with self.lock:
+            old = self._projects.get(project.api_key)
+            if old is not None:
+                self._projects_by_id.pop(old.id, None)
+            self._projects[project.api_key] = project
+            self._projects_by_id[project.id] = project
+            for link in project.links.values():
+                self._links[link.token] = (project, link)
+                if link.oauth_state:
+                    self._states[link.oauth_state] = (project, link)
 
     def project_by_id(self, project_id: str) -> Project | None:
         project = self._projects_by_id.get(project_id)
@@ -75,6 +94,7 @@ class Engine:
     # -- token-addressed objects ---------------------------------------------------------------
     def link_opened(self, project: Project, link: Link) -> None:
         self._links[link.token] = (project, link)
+        project.consent.link_opened(project, link)
 
     def state_issued(self, project: Project, link: Link) -> None:
         if link.oauth_state:

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from .domain import auth_configs, connected_accounts, consent
 from .domain.connected_accounts import Origin
+from .domain.faults import TOKEN_REFRESH_FAILURE, Fault
+from .domain.journal import JournalEntry
+from .domain.journal import select as journal_select
 from .domain.models import (
     ACCOUNT_STATUSES,
     ACTIVE,
@@ -37,28 +40,8 @@ if TYPE_CHECKING:
     import aiohttp
     from faker import Faker
 
-    from .domain.project import EngineHooks, Project
+    from .domain.project import Project
     from .engine import Engine
-
-_AUTO_CONSENT = "mockcomposio.consent"
-
-
-class _TenantHooks:
-    """Wraps the engine's hooks on one project to see every flow the app opens."""
-
-    def __init__(self, inner: EngineHooks | None, tenant: Tenant) -> None:
-        self.inner = inner
-        self.tenant = tenant
-
-    def link_opened(self, project: Project, link: Link) -> None:
-        if self.inner is not None:
-            self.inner.link_opened(project, link)
-        self.tenant._link_opened(project, link)
-
-    def state_issued(self, project: Project, link: Link) -> None:
-        if self.inner is not None:
-            self.inner.state_issued(project, link)
-
 
 class TenantClock:
     """The tenant's virtual clock. Moving it applies every expiry that falls due (links after
@@ -127,11 +110,10 @@ class Tenant:
         self.base_url = base_url.rstrip("/")
         self.seed = seed
         self.strict = strict
-        self.consent = ConsentDriver(self.base_url)
+        # Scripted outcomes live in the project (domain), shared with /_mock/consent.
+        self.consent = ConsentDriver(self.base_url, script_source=lambda: self.project.consent)
         self.clock = TenantClock(self)
         self._project: Project | None = None
-        self._scripted: dict[str, Outcome] = {}
-        self._quiet = 0  # > 0 while the tenant opens links itself: those aren't app flows
         self._faker: Faker | None = None
 
     @property
@@ -142,13 +124,10 @@ class Tenant:
         return project
 
     def _adopt(self, project: Project) -> None:
-        hooks = project.engine_hooks
-        if not isinstance(hooks, _TenantHooks):
-            project.engine_hooks = _TenantHooks(hooks, self)
-        project.on_deadline(_AUTO_CONSENT, self._auto_consent)
+        # Scripted flows are completed in-process with this tenant's base URL.
+        project.consent.origin = self.base_url
         # Plumbed for the HTTP layer: validate this tenant's responses against the contracts.
         project.strict_contracts = self.strict
-        self._scripted.clear()
         self._project = project
 
     @property
@@ -162,8 +141,12 @@ class Tenant:
 
     def reset(self, seed: int | None = None) -> None:
         """Forget everything of this tenant (O(1)); scripted outcomes are kept."""
+        old = self.project.consent
         self.engine.reset(self.api_key, seed=self.seed if seed is None else seed)
-        _ = self.project
+        script = self.project.consent
+        script.queue.extend(old.queue)
+        script.mode, script.default = old.mode, old.default
+        script.results = old.results
 
     def client(self, **kwargs: Any) -> Any:
         """A new official SDK client for this tenant (tracking off)."""
@@ -263,13 +246,13 @@ class Tenant:
         (Links the tenant opens itself never consume scripted consent outcomes.)"""
         project = self.project
         with project.lock:
-            self._quiet += 1
+            project.consent.quiet += 1
             try:
                 account, _, redirect = connected_accounts.link(
                     project, Origin(self.base_url), auth_config_id=auth_config_id,
                     user_id=user_id, callback_url=callback_url)
             finally:
-                self._quiet -= 1
+                project.consent.quiet -= 1
         return account, redirect
 
     def connect(self, auth_config_id: str, user_id: str, **consent: Any) -> ConnectedAccount:
@@ -347,27 +330,6 @@ class Tenant:
         return self.add_auth_config(auth_config)
 
     # -- consent, in-process ------------------------------------------------------------------
-    def _link_opened(self, project: Project, link: Link) -> None:
-        if self._quiet:
-            return
-        outcome = self.consent.next_outcome()
-        if outcome is None:
-            return
-        self._scripted[link.token] = outcome
-        # Due at once: applied just before the app's next API call (or account() here).
-        project.schedule(project.now(), _AUTO_CONSENT, link.token)
-
-    def _auto_consent(self, project: Project, token: str, when: float) -> None:
-        outcome = self._scripted.pop(token, None)
-        link_obj = project.links.get(token)
-        if outcome is None or link_obj is None or link_obj.done:
-            return
-        try:
-            result = self._complete_in_process(project, link_obj, outcome)
-        except Exception as exc:  # never break the app's request; the test sees it in results
-            result = ConsentResult("", 500, False, [], f"{type(exc).__name__}: {exc}")
-        self.consent.results.append(result)
-
     def complete_pending(self, outcome: Outcome | str | None = None) -> list[ConsentResult]:
         """Complete every open flow (the app opened the links; nobody visited them) in
         creation order, each with ``outcome`` or else the next scripted outcome, else allow."""
@@ -382,15 +344,39 @@ class Tenant:
                 if account is None or account.link_token != link_obj.token \
                         or account.status not in (INITIATED, INITIALIZING):
                     continue
-                scripted = self._scripted.pop(link_obj.token, None)
+                scripted = project.consent.pending.pop(link_obj.token, None)
                 chosen = Outcome.parse(outcome) if outcome is not None else (
-                    scripted or self.consent.next_outcome() or Outcome())
+                    scripted or project.consent.next_outcome() or Outcome())
                 results.append(self._complete_in_process(project, link_obj, chosen))
         return results
 
     def _complete_in_process(self, project: Project, link_obj: Link,
                              outcome: Outcome) -> ConsentResult:
         return consent.complete_link(project, Origin(self.base_url), link_obj, outcome)
+
+    # -- faults and the journal --------------------------------------------------------------
+    def fault(self, operation: str = "*", preset: str | None = None, *, times: int | None = 1,
+              latency_ms: int = 0, retry_after: int = 30) -> Fault:
+        """Arm a fault, as ``POST /_mock/faults`` does: the next ``times`` calls of
+        ``operation`` (a route-table name such as ``connected_accounts.list``, or ``*``) are
+        answered with ``preset`` (``rate_limit``, ``auth_config_not_found``, ``server_error``,
+        ``invalid_api_key``) and/or delayed; ``preset="token_refresh_failure"`` makes the
+        provider refuse the next refresh instead. ``times=None``: until cleared."""
+        project = self.project
+        fault = project.faults.add(operation, preset=preset, latency_ms=latency_ms,
+                                   times=times, retry_after=retry_after)
+        if preset == TOKEN_REFRESH_FAILURE:
+            project.faults.hook_provider(project.provider)
+        return fault
+
+    def journal(self, *, method: str | None = None, path_prefix: str | None = None,
+                status: int | None = None, operation: str | None = None,
+                limit: int | None = None) -> list[JournalEntry]:
+        """The requests this tenant's app made and what the fake answered (bodies redacted),
+        oldest first; filters as ``GET /_mock/journal`` (``status=4``: any 4xx)."""
+        return journal_select(self.project.journal.entries(), method=method,
+                              path_prefix=path_prefix, status=status, operation=operation,
+                              limit=limit)
 
     # -- asserting ----------------------------------------------------------------------------
     def account(self, account_id: str) -> ConnectedAccount:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import urllib.error
 import urllib.request
-from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+
+if TYPE_CHECKING:
+    from .domain.consent import ConsentScript
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -156,43 +158,68 @@ class ConsentDriver:
     - ``results``: what each scripted/automatic completion produced, in order.
     """
 
-    def __init__(self, base_url: str, *, max_steps: int = 20) -> None:
+    def __init__(self, base_url: str, *, max_steps: int = 20,
+                 script_source: Callable[[], ConsentScript] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.max_steps = max_steps
         self._origin = self._origin_of(self.base_url)
-        self.mode = "manual"
-        self.default = Outcome()
-        self._queue: deque[Outcome] = deque()
-        self.results: list[ConsentResult] = []
+        # The scripted outcomes live in the tenant's Project (shared with the standalone
+        # server's /_mock/consent); a driver without a tenant keeps its own.
+        self._script_source = script_source
+        self._own: ConsentScript | None = None
+
+    @property
+    def _script(self) -> ConsentScript:
+        if self._script_source is not None:
+            return self._script_source()
+        if self._own is None:
+            from .domain.consent import ConsentScript
+
+            self._own = ConsentScript()
+        return self._own
 
     # -- scripted outcomes -------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        return self._script.mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        self._script.mode = value
+
+    @property
+    def default(self) -> Outcome:
+        return self._script.default
+
+    @default.setter
+    def default(self, value: Outcome | str) -> None:
+        self._script.default = Outcome.parse(value)
+
+    @property
+    def results(self) -> list[ConsentResult]:
+        """What each scripted/automatic completion produced, in order."""
+        return self._script.results
+
     def script(self, *outcomes: Outcome | str) -> ConsentDriver:
         """Queue what the user will do in the next flows the app starts (FIFO)."""
-        self._queue.extend(Outcome.parse(o) for o in outcomes)
+        self._script.script(outcomes)
         return self
 
     def set_mode(self, spec: Outcome | str) -> None:
         """``"manual"``, or an outcome (``"allow"``, ``"deny"``, ...) applied automatically."""
-        if isinstance(spec, str) and spec.strip().lower() == "manual":
-            self.mode = "manual"
-            return
-        self.mode = "auto"
-        self.default = Outcome.parse(spec)
+        self._script.set_mode(spec)
 
     @property
     def scripted(self) -> list[Outcome]:
         """Outcomes still waiting for a flow."""
-        return list(self._queue)
+        return list(self._script.queue)
 
     def clear(self) -> None:
-        self._queue.clear()
+        self._script.clear()
 
     def next_outcome(self) -> Outcome | None:
         """The outcome for a flow that just started: scripted first, then the auto default."""
-        try:
-            return self._queue.popleft()
-        except IndexError:
-            return self.default if self.mode == "auto" else None
+        return self._script.next_outcome()
 
     async def acomplete(self, redirect_url: str, **kwargs: Any) -> ConsentResult:
         """:meth:`complete` for async tests: runs in a worker thread, the loop keeps going."""

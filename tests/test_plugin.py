@@ -303,3 +303,48 @@ def test_guard_blocks_real_sdk_telemetry_from_a_thread_pool(composio_client: Any
         time.sleep(0.01)
     assert netguard.telemetry_blocked() > before
     assert netguard.take_attempts() == []
+
+
+# -- journal and faults ----------------------------------------------------------------------
+
+def test_journal_records_what_the_app_asked_with_secrets_redacted(composio_client: Any,
+                                                                  mock_composio: Tenant) -> None:
+    ac = composio_client.auth_configs.create(toolkit="github", options={
+        "type": "use_custom_auth", "auth_scheme": "OAUTH2",
+        "credentials": {"client_id": "gh-client", "client_secret": "very-secret-value"}})
+    from composio.exceptions import ComposioError
+
+    with pytest.raises(ComposioError):
+        composio_client.auth_configs.get("ac_doesnotexist")
+
+    created = mock_composio.journal(operation="auth_configs.create")
+    assert len(created) == 1 and created[0].status == 201
+    assert created[0].request_body["auth_config"]["credentials"]["client_secret"] == "REDACTED"
+    assert "very-secret-value" not in repr(mock_composio.journal())
+    misses = mock_composio.journal(status=4)
+    assert [(e.method, e.operation, e.status) for e in misses] == [
+        ("GET", "auth_configs.get", 404)]
+    assert ac.id in {e.response_body.get("auth_config", {}).get("id") for e in created}
+
+
+def test_fault_rate_limits_the_next_call_only(composio_client: Any,
+                                              mock_composio: Tenant) -> None:
+    mock_composio.add_auth_config("github")
+    from composio.exceptions import ComposioError
+
+    mock_composio.fault("auth_configs.list", "rate_limit", retry_after=7)
+    with pytest.raises(ComposioError) as info:
+        composio_client.auth_configs.list()
+    assert "rate limit" in str(info.value).lower()
+    assert len(composio_client.auth_configs.list().items) == 1  # one-shot: served again
+    faulted = mock_composio.journal(operation="auth_configs.list")
+    assert [e.status for e in faulted] == [429, 200]
+    assert faulted[0].fault is not None and faulted[0].fault.startswith("rate_limit")
+    assert faulted[1].fault is None
+
+
+def test_token_refresh_failure_fault_expires_the_account(mock_composio: Tenant,
+                                                         composio_clock: Any) -> None:
+    account = mock_composio.add_account("gmail")
+    mock_composio.fault(preset="token_refresh_failure")
+    assert composio_clock.expire_token(account.id).status == "EXPIRED"

@@ -16,6 +16,8 @@ Rules in one place:
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +58,8 @@ COMPOSIO_CALLBACK_HOSTS = ("backend.composio.dev", "staging-backend.composio.dev
 CALLBACK_PATH_V31 = "/api/v3.1/toolkits/auth/callback"
 CALLBACK_PATH_V3 = "/api/v3/toolkits/auth/callback"
 MAX_REFRESH_FAILURES = 3
+SUPERSEDED = ("A newer link was issued for this connection (it was refreshed); only the newest "
+              "link can complete it.")
 REFRESH_RETRY_SECONDS = 60
 
 
@@ -267,7 +271,8 @@ def _open_link(project: Project, account: ConnectedAccount, ac: AuthConfig,
                callback_url: str | None) -> Link:
     now = project.now()
     link_obj = Link(
-        token=project.ids.new("lk"), connected_account_id=account.id, auth_config_id=ac.id,
+        token=engine_unique(project, "lk_", 12), connected_account_id=account.id,
+        auth_config_id=ac.id,
         project_id=project.id, created_at=now, expires_at=now + LINK_LIFETIME_SECONDS,
         callback_url=callback_url, scopes=auth_configs.effective_scopes(project, ac),
     )
@@ -279,6 +284,15 @@ def _open_link(project: Project, account: ConnectedAccount, ac: AuthConfig,
     if project.engine_hooks is not None:
         project.engine_hooks.link_opened(project, link_obj)
     return link_obj
+
+
+def engine_unique(project: Project, prefix: str, length: int) -> str:
+    """A token no other tenant can be given. Link tokens and OAuth states are found
+    engine-wide by the token alone, but tenants with the same seed (``serve --seed``, two
+    tenants of one test) draw the same seeded ids: mixing in the project id keeps the token
+    reproducible and makes it the tenant's own."""
+    raw = f"{project.id}:{project.ids.secret('', 32)}".encode()
+    return prefix + base64.urlsafe_b64encode(hashlib.sha256(raw).digest()).decode()[:length]
 
 
 def _link_deadline(project: Project, token: str, when: float) -> None:
@@ -313,6 +327,8 @@ def describe_link(project: Project, link_obj: Link) -> tuple[ConnectedAccount, A
     if account is None:
         raise FlowError(410, "Link no longer valid",
                         "The connection this link was created for has been deleted.")
+    if account.link_token != link_obj.token:
+        raise FlowError(410, "Link no longer valid", SUPERSEDED)
     if link_obj.done or account.status not in PENDING_STATUSES:
         if account.status == EXPIRED:
             raise FlowError(410, "Link expired",
@@ -396,9 +412,13 @@ def begin_oauth(project: Project, origin: Origin, link_obj: Link) -> str:
     app, redirect_uri = oauth_client(project, ac, origin)
     from ..oauth_pkce import challenge_s256
 
-    verifier = project.ids.secret("", 64)
-    link_obj.oauth_state = project.ids.secret("st_", 32)
-    link_obj.code_verifier = verifier
+    if link_obj.oauth_state is None or link_obj.code_verifier is None:
+        link_obj.oauth_state = engine_unique(project, "st_", 32)
+        link_obj.code_verifier = project.ids.secret("", 64)
+    # else: the page was submitted again (double click, a second tab). Reusing the state and
+    # verifier keeps every authorization already under way valid; a fresh verifier made the
+    # first one fail PKCE at the callback. The first to come back completes the link.
+    verifier = link_obj.code_verifier
     link_obj.redirect_uri = redirect_uri
     link_obj.client_id = app.client_id
     project.links_by_state[link_obj.oauth_state] = link_obj
@@ -441,6 +461,10 @@ def complete_callback(project: Project, link_obj: Link, query: Mapping[str, str]
     if account is None:
         raise FlowError(410, "Connection deleted",
                         "The connection this authorization was for has been deleted.")
+    if account.link_token != link_obj.token:
+        # The connection was re-authorized (refresh) after this link was opened: only the
+        # newest link may complete it.
+        raise FlowError(410, "Link no longer valid", SUPERSEDED)
     if link_obj.done or account.status not in PENDING_STATUSES:
         if account.status == EXPIRED:
             raise FlowError(410, "Link expired",

@@ -1,33 +1,125 @@
-"""Completing a pending link in-process, as the end user would.
+"""Completing a pending link in-process, as the end user would, and the per-tenant queue of
+scripted outcomes ("the next flow the app starts is allowed / denied / ...").
 
 One place for "the user allowed / denied / granted fewer scopes / the provider failed": the
-plugin's scripted consent, the control plane's consent queue and the inspector's buttons all
-come here, and it walks the same domain steps as the real pages and provider endpoints.
+plugin's scripted consent, the control plane's ``/_mock/consent`` queue and the inspector's
+buttons all come here, and it walks the same domain steps as the real pages and provider
+endpoints. The queue (:class:`ConsentScript`) lives on the Project, so the pytest plugin and the
+standalone server share one mechanism.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections import deque
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import ComposioError
 from ..testing import ConsentResult, Outcome
-from . import connected_accounts
-from .connected_accounts import FlowError, Origin
-from .models import ACTIVE, Link
-from .provider import ProviderError
 
 if TYPE_CHECKING:
+    from .connected_accounts import Origin
+    from .models import Link
     from .project import Project
+
+# Deadline kind of a scripted completion: due at once, so it runs just before the app's next
+# API call (the app's request that opened the link has already been answered by then).
+AUTO_CONSENT = "mockcomposio.consent"
+
+
+class ConsentScript:
+    """One tenant's scripted end user: a FIFO of outcomes for the next flows the app opens,
+    an optional automatic default, and what each completion produced."""
+
+    def __init__(self) -> None:
+        self.queue: deque[Outcome] = deque()
+        self.mode = "manual"  # or "auto": unscripted flows get ``default``
+        self.default = Outcome()
+        self.results: list[ConsentResult] = []
+        # Origin (scheme://host) used to complete flows in-process: the base URL of whoever
+        # scripted the outcomes (the plugin's server, or the control plane's caller).
+        self.origin: str | None = None
+        self.pending: dict[str, Outcome] = {}  # link token -> outcome, due on the next call
+        self.quiet = 0  # > 0 while links are opened by test helpers: those aren't app flows
+
+    def script(self, outcomes: Iterable[Outcome | str]) -> None:
+        self.queue.extend(Outcome.parse(o) for o in outcomes)
+
+    def set_mode(self, spec: Outcome | str) -> None:
+        if isinstance(spec, str) and spec.strip().lower() == "manual":
+            self.mode = "manual"
+            return
+        self.default = Outcome.parse(spec)
+        self.mode = "auto"
+
+    def next_outcome(self) -> Outcome | None:
+        """The outcome for a flow that just started: scripted first, then the auto default."""
+        try:
+            return self.queue.popleft()
+        except IndexError:
+            return self.default if self.mode == "auto" else None
+
+    def clear(self) -> None:
+        self.queue.clear()
+
+    def link_opened(self, project: Project, link: Link) -> None:
+        """Called for every link the app opens (engine hook)."""
+        if self.quiet:
+            return
+        outcome = self.next_outcome()
+        if outcome is None:
+            return
+        self.pending[link.token] = outcome
+        project.schedule(project.now(), AUTO_CONSENT, link.token)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"mode": self.mode, "default": outcome_json(self.default),
+                "queued": [outcome_json(o) for o in self.queue],
+                "pending": len(self.pending),
+                "results": [result_json(r) for r in self.results]}
+
+
+def outcome_json(o: Outcome) -> dict[str, Any]:
+    return {"decision": o.decision, "scopes": None if o.scopes is None else list(o.scopes),
+            "provider_error": o.provider_error,
+            "fields": None if o.fields is None else dict(o.fields)}
+
+
+def result_json(r: ConsentResult) -> dict[str, Any]:
+    return {"final_url": r.final_url, "status_code": r.status_code, "left_fake": r.left_fake,
+            "status": r.status, "connected_account_id": r.connected_account_id,
+            "error": r.error, "page_text": r.page_text}
+
+
+def auto_consent(project: Project, token: str, when: float) -> None:
+    """Deadline handler: complete a link the app opened with its scripted outcome."""
+    from .connected_accounts import Origin
+
+    script = project.consent
+    outcome = script.pending.pop(token, None)
+    link_obj = project.links.get(token)
+    if outcome is None or link_obj is None or link_obj.done:
+        return
+    try:
+        result = complete_link(project, Origin(script.origin or ""), link_obj, outcome)
+    except Exception as exc:  # never break the app's request; the results show it
+        result = ConsentResult("", 500, False, [], f"{type(exc).__name__}: {exc}")
+    script.results.append(result)
 
 
 def complete_link(project: Project, origin: Origin, link_obj: Link,
-              outcome: Outcome) -> ConsentResult:
+                  outcome: Outcome) -> ConsentResult:
     """Complete one pending link as the end user would (the browser round trip of
     :class:`~mockcomposio.testing.ConsentDriver`), by calling the domain directly.
 
     Used by the plugin's scripted consent, the control plane's consent queue and the
     inspector's approve/deny buttons. Call it under ``project.lock``."""
+    from . import connected_accounts
+    from .connected_accounts import FlowError
+    from .models import ACTIVE
+    from .provider import ProviderError
+
     link_url = origin.url(f"/link/{link_obj.token}")
     visited = [link_url]
     try:
@@ -64,6 +156,7 @@ def complete_link(project: Project, origin: Origin, link_obj: Link,
                              f"{err.title}: {err.message}")
     except ComposioError as err:
         return ConsentResult(visited[-1], err.status, False, visited, err.message)
+
 
 def _finished(location: str | None, last: str, visited: list[str],
               ok: bool) -> ConsentResult:

@@ -66,3 +66,25 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def select(entries: list[JournalEntry], *, method: str | None = None,
+           path_prefix: str | None = None, status: int | None = None,
+           operation: str | None = None, limit: int | None = None) -> list[JournalEntry]:
+    """Entries matching every given filter, newest last; ``limit`` keeps the newest N.
+    ``status`` may be a class given as 4 or 5 (any 4xx / 5xx) or an exact code."""
+    out = []
+    for e in entries:
+        if method is not None and e.method != method.upper():
+            continue
+        if path_prefix is not None and not e.path.startswith(path_prefix):
+            continue
+        if status is not None and e.status != status and not (
+                status < 10 and e.status // 100 == status):
+            continue
+        if operation is not None and e.operation != operation:
+            continue
+        out.append(e)
+    if limit is not None:
+        out = out[-limit:] if limit > 0 else []
+    return out

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..clock import VirtualClock
 from ..ids import IdFactory
 from .catalogue import Catalogue
+from .consent import ConsentScript
+from .faults import FaultSet
 from .journal import Journal
 from .models import AuthConfig, ConnectedAccount, Link, TimelineEvent
 
@@ -83,6 +85,10 @@ class Project:
         self.sessions: dict[str, Any] = {}
         # Requests and responses of this tenant, redacted (filled by the HTTP layer).
         self.journal = Journal()
+        # Scripted end-user outcomes (plugin's composio_consent, POST /_mock/consent) and
+        # injected faults (POST /_mock/faults) of this tenant.
+        self.consent = ConsentScript()
+        self.faults = FaultSet()
         # Strict contract checking for this tenant only (the plugin's strict marker), and the
         # violations it found (each was answered as a 500 instead of being sent).
         self.strict_contracts = False

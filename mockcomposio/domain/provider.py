@@ -850,6 +850,15 @@ class OAuthProvider:
                 f"{client_id!r} (exact match required; registered: {registered}).",
                 400,
             )
+        if isinstance(exc, oe.InvalidRedirectURIError):
+            app = self._apps.get(client_id or "")
+            return ProviderError(
+                "invalid_request",
+                f"redirect_uri {params.get('redirect_uri')!r} is not a valid redirect URI (it "
+                "must be absolute, without a fragment: RFC 6749 §3.1.2); registered for client "
+                f"{client_id!r}: {app.redirect_uris if app else []}.",
+                400,
+            )
         if isinstance(exc, oe.MissingRedirectURIError):
             return ProviderError(
                 "invalid_request",

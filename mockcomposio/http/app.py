@@ -6,6 +6,8 @@ Handlers are thin: they parse the request into a :class:`Call`, call the domain,
 
 from __future__ import annotations
 
+import asyncio
+import difflib
 import json
 import logging
 import time
@@ -15,18 +17,39 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiMapping
 
 from .. import contracts
 from ..domain.connected_accounts import Origin
+from ..domain.journal import JournalEntry
 from ..domain.project import Project
+from ..domain.redact import redact, redact_form, redact_query
 from ..engine import Engine
 from ..errors import ComposioError, bad_request, missing_api_key
 
 log = logging.getLogger("mockcomposio.http")
 
 ENGINE_KEY: web.AppKey[Engine] = web.AppKey("engine", Engine)
+# Called after every request that may have changed state (the --state-file saver listens).
+ON_CHANGE_KEY: web.AppKey[list[Callable[[], None]]] = web.AppKey("on_change", list)
+# (method, path template) of every route, for "did you mean" hints on 404s.
+ROUTE_PATHS_KEY: web.AppKey[list[tuple[str, str]]] = web.AppKey("route_paths", list)
+# Per-request keys: what the journal records.
+_PROJECT = "mockcomposio_project"
+_OPERATION = "mockcomposio_operation"
+_REQ_BODY = "mockcomposio_request_body"
+_RESP_BODY = "mockcomposio_response_body"
+_FAULT = "mockcomposio_fault"
+_HINT = "mockcomposio_hint"
+# Lists in journaled bodies keep this many items (memory: the journal holds 2000 entries).
+JOURNAL_MAX_ITEMS = 10
 MAX_BODY_BYTES = 1024 * 1024
+# Nesting levels of a JSON body: API bodies are stored as given, so they must stay well within
+# what deep copies, renders and exports can handle; the control plane's state import carries
+# those stored bodies inside a snapshot, hence more room there.
+MAX_JSON_DEPTH = 64
+MAX_CONTROL_JSON_DEPTH = 4 * MAX_JSON_DEPTH
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
 
 
@@ -82,6 +105,7 @@ def json_response(status: int, payload: Any, request_id: str,
 
 
 def error_response(err: ComposioError, request_id: str) -> web.Response:
+    """The envelope as a response (for code outside the middleware; not journaled)."""
     return json_response(err.status, err.envelope(request_id), request_id, err.headers)
 
 
@@ -90,24 +114,44 @@ def _request_id(request: web.Request) -> str:
     return given[:200] if given else uuid.uuid4().hex
 
 
-async def _read_json(request: web.Request) -> Any:
+async def _read_json(request: web.Request, max_depth: int = MAX_JSON_DEPTH) -> Any:
     if not request.can_read_body:
         return {}
     raw = await request.read()
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # RecursionError: nesting deeper than the parser's stack (e.g. 100k "[").
         raise bad_request(f"Request body is not valid JSON: {exc}.", slug="Request_InvalidJson",
                           suggested_fix="Send a JSON object with content-type: "
                           "application/json.") from exc
+    if _nesting_exceeds(body, max_depth):
+        # Stored as given, such a body would break every later deep copy, render or export.
+        raise bad_request(f"Request body nests deeper than {max_depth} levels.",
+                          slug="Request_InvalidJson",
+                          suggested_fix="No Composio request needs this much nesting.")
+    return body
+
+
+def _nesting_exceeds(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:  # iterative: the body may be deeper than Python's recursion limit
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item \
+            if isinstance(item, list) else ()
+        if children and depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 async def _read_form(request: web.Request) -> dict[str, list[str]]:
     try:
         data = await request.post()
-    except ValueError as exc:
+    except (ValueError, LookupError, HttpProcessingError) as exc:
+        # LookupError: an unknown charset; HttpProcessingError: broken multipart headers.
         raise bad_request(f"Request body is not a valid form: {exc}.",
                           slug="Request_InvalidForm") from exc
     out: dict[str, list[str]] = {}
@@ -117,28 +161,69 @@ async def _read_form(request: web.Request) -> dict[str, list[str]]:
     return out
 
 
+def _tenant_of(engine: Engine, request: web.Request) -> Project | None:
+    """The tenant a request without an API key belongs to (link pages, provider endpoints,
+    the OAuth callback), found through the same token indexes the handlers use."""
+    info = request.match_info
+    if "project" in info:
+        return engine.project_by_id(info["project"])
+    hit = None
+    if "token" in info:
+        hit = engine.find_link(info["token"])
+    elif (state := request.query.get("state")):
+        hit = engine.find_state(state)
+    return hit[0] if hit else None
+
+
+async def _apply_fault(request: web.Request, project: Project, operation: str) -> None:
+    fault = project.faults.take(operation)
+    if fault is None:
+        return
+    request[_FAULT] = fault.name
+    if fault.latency_ms:
+        await asyncio.sleep(fault.latency_ms / 1000)
+    error = fault.error()
+    if error is not None:
+        raise error
+
+
 def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    control = route.operation.startswith("control.")
+
     async def handle(request: web.Request) -> web.StreamResponse:
         engine = request.app[ENGINE_KEY]
         request_id = request["request_id"]
+        request[_OPERATION] = route.operation
         project: Project | None = None
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            # One clear limit on every route, not only on those that read their body.
+            raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, request.content_length or 0)
         if route.auth:
             api_key = request.headers.get("x-api-key", "").strip()
             if not api_key:
                 raise missing_api_key()
             project = engine.project(api_key)
+            request[_PROJECT] = project
             if project.strict_contracts:
                 request[contracts.STRICT_TENANT_KEY] = True
                 request[contracts.TENANT_VIOLATIONS_KEY] = project.contract_violations
+        elif not control:
+            request[_PROJECT] = _tenant_of(engine, request)
+        if not control and (owner := request.get(_PROJECT)) is not None and owner.faults:
+            # Before the body is read or the handler runs: a fault never changes state.
+            await _apply_fault(request, owner, route.operation)
         body = None
         if route.json_body:
-            body = await _read_json(request)
+            body = await _read_json(request, MAX_JSON_DEPTH if route.path.startswith("/api/")
+                                    else MAX_CONTROL_JSON_DEPTH)
+            request[_REQ_BODY] = body
             if not isinstance(body, dict):
                 raise bad_request("Request body must be a JSON object.",
                                   slug="Request_InvalidJson")
             contracts.validate_request(route.operation, body)
         elif route.form_body:
             body = await _read_form(request)
+            request[_REQ_BODY] = redact_form(body)
         call = Call(request, engine, project, origin_of(request), body,
                     dict(request.match_info))
         if project is not None:
@@ -153,6 +238,7 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
         status, payload = result
         if (problem := contracts.strict_check(request, route.operation, status, payload)):
             raise problem
+        request[_RESP_BODY] = payload
         return json_response(status, payload, request_id)
 
     async def strict_handle(request: web.Request) -> web.StreamResponse:
@@ -185,34 +271,71 @@ async def envelope_middleware(request: web.Request,
         return response
     except ComposioError as err:
         status = err.status
-        return error_response(err, request_id)
+        return _error(request, err, request_id)
     except web.HTTPRequestEntityTooLarge:
         status = 413
-        return error_response(ComposioError(
+        return _error(request, ComposioError(
             413, "Request_TooLarge", f"Request body is larger than {MAX_BODY_BYTES} bytes.",
             suggested_fix="Send a smaller body; no Composio request needs this much."),
             request_id)
     except web.HTTPException as exc:
         status = exc.status
         if exc.status == 404:
-            return error_response(_not_found(request), request_id)
+            return _error(request, _not_found(request), request_id)
         if exc.status == 405:
-            return error_response(ComposioError(
+            return _error(request, ComposioError(
                 405, "Request_MethodNotAllowed",
                 f"{request.method} is not allowed on {request.path}.",
                 suggested_fix="Check the HTTP method against the API reference."), request_id)
         if exc.status < 400:
             raise
-        return error_response(ComposioError(exc.status, "Request_Error", exc.reason),
-                              request_id)
+        return _error(request, ComposioError(exc.status, "Request_Error", exc.reason),
+                      request_id)
     except Exception:  # a bug of ours: still the envelope, never a bare traceback page
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(ComposioError(
+        return _error(request, ComposioError(
             500, "Internal_ServerError", "mockcomposio hit an internal error (a bug in the "
             "fake, not in your request); see the server log.", code=5000), request_id)
     finally:
-        log.info("%s %s %s %.1fms %s", request.method, request.path_qs, status,
-                 (time.perf_counter() - started) * 1000, request_id)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        query = redact_query(request.query_string)
+        log.info("%s %s%s %s %.1fms %s", request.method, request.path,
+                 f"?{query}" if query else "", status, elapsed_ms, request_id)
+        _after(request, status, elapsed_ms, query, request_id)
+
+
+def _error(request: web.Request, err: ComposioError, request_id: str) -> web.Response:
+    envelope = err.envelope(request_id)
+    request[_RESP_BODY] = envelope
+    return json_response(err.status, envelope, request_id, err.headers)
+
+
+def _after(request: web.Request, status: int, elapsed_ms: float, query: str,
+           request_id: str) -> None:
+    """Journal the request to its tenant and tell the state saver something may have changed.
+    The control plane itself (``/_mock/...``) is neither journaled nor a change when read."""
+    path = request.path
+    if path.startswith("/_mock/") or path == "/_mock":
+        if request.method != "GET":
+            for notify in request.app.get(ON_CHANGE_KEY, []):
+                notify()
+        return
+    for notify in request.app.get(ON_CHANGE_KEY, []):
+        notify()
+    project: Project | None = request.get(_PROJECT)
+    if project is None and _OPERATION not in request:  # no route: journal under the key's tenant
+        api_key = request.headers.get("x-api-key", "").strip()
+        project = request.app[ENGINE_KEY].project(api_key) if api_key else None
+    if project is None:
+        return
+    journal = project.journal
+    journal.append(JournalEntry(
+        seq=journal.next_seq(), at=project.clock.now(), wall_time=time.time(),
+        method=request.method, path=path, query=query, status=status,
+        duration_ms=elapsed_ms, request_id=request_id, operation=request.get(_OPERATION),
+        request_body=redact(request.get(_REQ_BODY), max_items=JOURNAL_MAX_ITEMS),
+        response_body=redact(request.get(_RESP_BODY), max_items=JOURNAL_MAX_ITEMS),
+        hint=request.get(_HINT), fault=request.get(_FAULT)))
 
 
 def _not_found(request: web.Request) -> ComposioError:
@@ -222,9 +345,32 @@ def _not_found(request: web.Request) -> ComposioError:
         hint = " mockcomposio serves the API under /api/v3 and /api/v3.1."
     elif not path.startswith(("/api/", "/_mock", "/_oauth", "/link")):
         hint = " API paths start with /api/v3.1/ (the SDK's base_url must not include /api)."
+    if (guess := did_you_mean(request.method, path, request.app.get(ROUTE_PATHS_KEY, []))):
+        hint += f" Did you mean {guess}?"
+    if hint:
+        request[_HINT] = hint.strip()
     return ComposioError(404, "Route_NotFound",
                          f"No route for {request.method} {path}.{hint}",
                          suggested_fix="Check the path against the Composio API reference.")
+
+
+def did_you_mean(method: str, path: str, routes: list[tuple[str, str]]) -> str | None:
+    """The closest route to a path that matched none (``"GET /api/v3.1/toolkits/{slug}"``):
+    each template's ``{placeholders}`` are filled with the request's own segments first, so a
+    typo in a fixed segment is what gets compared."""
+    target = path.rstrip("/")
+    segments = target.split("/")
+    best: tuple[float, bool, str] | None = None
+    for route_method, template in routes:
+        parts = template.split("/")
+        filled = "/".join(seg if part.startswith("{") else part
+                          for part, seg in zip(parts, segments, strict=True)) \
+            if len(parts) == len(segments) else template
+        ratio = difflib.SequenceMatcher(None, target, filled).ratio()
+        candidate = (ratio, route_method == method, f"{route_method} {template}")
+        if ratio >= 0.8 and (best is None or candidate[:2] > best[:2]):
+            best = candidate
+    return best[2] if best else None
 
 
 def create_app(engine: Engine | None = None, *, strict: bool = False) -> web.Application:
@@ -236,6 +382,8 @@ def create_app(engine: Engine | None = None, *, strict: bool = False) -> web.App
     app[ENGINE_KEY] = engine or Engine()
     app[contracts.STRICT_KEY] = strict
     app[contracts.VIOLATIONS_KEY] = []
+    app[ON_CHANGE_KEY] = []
+    app[ROUTE_PATHS_KEY] = sorted({(r.method, r.path) for r in ROUTES})
     if strict:
         contracts.warm_up(sorted({route.operation for route in ROUTES}))
     for route in ROUTES:

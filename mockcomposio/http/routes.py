@@ -94,6 +94,24 @@ FLOW_ROUTES: list[Route] = [
 CONTROL_ROUTES: list[Route] = [
     Route("GET", "/_mock/health", control.health, "control.health", auth=False),
     Route("GET", "/_mock/version", control.version, "control.version", auth=False),
+    # Tenant-scoped (x-api-key names the tenant, as on the API).
+    Route("POST", "/_mock/reset", control.reset, "control.reset", json_body=True),
+    Route("POST", "/_mock/seed", control.seed, "control.seed", json_body=True),
+    Route("GET", "/_mock/clock", control.clock_get, "control.clock.get"),
+    Route("POST", "/_mock/clock", control.clock_update, "control.clock.update", json_body=True),
+    Route("GET", "/_mock/consent", control.consent_get, "control.consent.get"),
+    Route("POST", "/_mock/consent", control.consent_script, "control.consent.script",
+          json_body=True),
+    Route("DELETE", "/_mock/consent", control.consent_clear, "control.consent.clear"),
+    Route("GET", "/_mock/faults", control.faults_list, "control.faults.list"),
+    Route("POST", "/_mock/faults", control.faults_create, "control.faults.create",
+          json_body=True),
+    Route("DELETE", "/_mock/faults", control.faults_clear, "control.faults.clear"),
+    Route("GET", "/_mock/journal", control.journal_list, "control.journal.list"),
+    Route("DELETE", "/_mock/journal", control.journal_clear, "control.journal.clear"),
+    Route("GET", "/_mock/state", control.state_export, "control.state.export"),
+    Route("POST", "/_mock/state", control.state_import, "control.state.import",
+          json_body=True),
 ]
 
 ROUTES: list[Route] = [*API_ROUTES, *SESSION_ROUTES, *FLOW_ROUTES, *CONTROL_ROUTES,

@@ -1,0 +1,178 @@
+"""The request journal (GET /_mock/journal), secret redaction, near-miss hints, request log."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from mockcomposio.domain.journal import JournalEntry, select
+from mockcomposio.domain.redact import REDACTED, redact, redact_form, redact_query
+from mockcomposio.http.app import did_you_mean
+
+from .conftest import KEY, OTHER
+
+V31 = "/api/v3.1"
+Client = TestClient[Any, Any]
+
+
+# -- redaction ---------------------------------------------------------------------------------
+
+def test_redact_hides_every_secret_key_at_any_depth() -> None:
+    body = {
+        "api_key": "k", "X-API-Key": "k", "client_secret": "s", "access_token": "a",
+        "refresh_token": "r", "id_token": "i", "password": "p", "token": "t",
+        "code_verifier": "v", "generic_api_key": "g", "bearer_token": "b",
+        "nested": [{"credentials": {"client_id": "public", "client_secret": "hidden"}}],
+        "error": {"code": 302, "message": "m"},  # a numeric code is not a secret
+        "empty": {"access_token": None, "token": ""},  # nothing to hide
+    }
+    out = redact(body)
+    for key in ("api_key", "X-API-Key", "client_secret", "access_token", "refresh_token",
+                "id_token", "password", "token", "code_verifier", "generic_api_key",
+                "bearer_token"):
+        assert out[key] == REDACTED, key
+    assert out["nested"][0]["credentials"] == {"client_id": "public", "client_secret": REDACTED}
+    assert out["error"] == {"code": 302, "message": "m"}
+    assert out["empty"] == {"access_token": None, "token": ""}
+    assert body["api_key"] == "k"  # a copy: the original is untouched
+    assert redact({"code": "auth-code-123"}) == {"code": REDACTED}
+    long = {"items": [{"token": "t"}] * 12}
+    assert redact(long, max_items=2) == {"items": [{"token": REDACTED}] * 2 + ["… 10 more"]}
+
+
+def test_redact_query_and_form() -> None:
+    assert redact_query("") == ""
+    assert redact_query("limit=5&cursor=x") == "limit=5&cursor=x"
+    assert redact_query("state=abc&code=xyz&api_key=k") == \
+        f"state=abc&code={REDACTED}&api_key={REDACTED}"
+    assert redact_form({"client_secret": ["s"], "scope": ["a", "b"]}) == \
+        {"client_secret": REDACTED, "scope": ["a", "b"]}
+
+
+def test_select_filters_entries() -> None:
+    def entry(seq: int, method: str, path: str, status: int, op: str | None) -> JournalEntry:
+        return JournalEntry(seq, 0.0, 0.0, method, path, "", status, 1.0, f"r{seq}", op)
+
+    entries = [entry(1, "GET", "/api/v3.1/toolkits", 200, "toolkits.list"),
+               entry(2, "POST", "/api/v3.1/auth_configs", 400, "auth_configs.create"),
+               entry(3, "POST", "/api/v3.1/auth_configs", 201, "auth_configs.create"),
+               entry(4, "GET", "/nope", 404, None)]
+    assert [e.seq for e in select(entries, method="post")] == [2, 3]
+    assert [e.seq for e in select(entries, status=4)] == [2, 4]
+    assert [e.seq for e in select(entries, status=201)] == [3]
+    assert [e.seq for e in select(entries, path_prefix="/api/v3.1/auth")] == [2, 3]
+    assert [e.seq for e in select(entries, operation="toolkits.list")] == [1]
+    assert [e.seq for e in select(entries, limit=2)] == [3, 4]
+    assert select(entries, limit=0) == []
+
+
+def test_did_you_mean_compares_fixed_segments() -> None:
+    routes = [("GET", "/api/v3.1/connected_accounts/{id}"), ("GET", "/api/v3.1/toolkits"),
+              ("POST", "/api/v3.1/connected_accounts/link")]
+    assert did_you_mean("GET", "/api/v3.1/connected_account/ca_abc", routes) == \
+        "GET /api/v3.1/connected_accounts/{id}"
+    assert did_you_mean("GET", "/api/v3.1/toolkit", routes) == "GET /api/v3.1/toolkits"
+    assert did_you_mean("GET", "/something/else/entirely", routes) is None
+
+
+# -- over HTTP ---------------------------------------------------------------------------------
+
+async def journal(api: Client, query: str = "", headers: dict[str, str] = KEY) -> Any:
+    resp = await api.get(f"/_mock/journal{query}", headers=headers)
+    assert resp.status == 200, await resp.text()
+    return (await resp.json())["entries"]
+
+
+async def test_every_request_of_a_tenant_is_journaled_with_secrets_redacted(api: Client) -> None:
+    resp = await api.post(f"{V31}/auth_configs", headers={**KEY, "x-request-id": "req-1"}, json={
+        "toolkit": {"slug": "github"},
+        "auth_config": {"type": "use_custom_auth", "auth_scheme": "OAUTH2",
+                        "credentials": {"client_id": "cid", "client_secret": "very-secret"}}})
+    assert resp.status == 201, await resp.text()
+    await api.get(f"{V31}/toolkits?limit=2", headers=KEY)
+    await api.get(f"{V31}/toolkits", headers=OTHER)
+    entries = await journal(api)
+    assert [(e["method"], e["path"], e["status"]) for e in entries] == [
+        ("POST", f"{V31}/auth_configs", 201), ("GET", f"{V31}/toolkits", 200)]
+    created = entries[0]
+    assert created["request_id"] == "req-1"
+    assert created["operation"] == "auth_configs.create"
+    assert created["request_body"]["auth_config"]["credentials"] == {
+        "client_id": "cid", "client_secret": REDACTED}
+    assert "very-secret" not in str(created)
+    assert created["response_body"]["auth_config"]["id"].startswith("ac_")
+    assert created["duration_ms"] >= 0 and created["fault"] is None
+    assert entries[1]["query"] == "limit=2"
+    assert len(await journal(api, headers=OTHER)) == 1  # per tenant
+    # The control plane is not journaled (reading the journal does not grow it).
+    assert len(await journal(api)) == 2
+
+
+async def test_journal_filters_and_clear(api: Client) -> None:
+    await api.get(f"{V31}/toolkits", headers=KEY)
+    await api.get(f"{V31}/auth_configs/ac_missing", headers=KEY)
+    await api.post(f"{V31}/auth_configs", json={"toolkit": {"slug": "nope"}}, headers=KEY)
+    assert [e["status"] for e in await journal(api, "?status=4")] == [404, 404]
+    assert [e["operation"] for e in await journal(api, "?method=POST")] == [
+        "auth_configs.create"]
+    assert len(await journal(api, f"?path_prefix={V31}/auth_configs")) == 2
+    assert [e["operation"] for e in await journal(api, "?operation=toolkits.list")] == [
+        "toolkits.list"]
+    assert [e["status"] for e in await journal(api, "?limit=1")] == [404]
+    bad = await api.get("/_mock/journal?limit=many", headers=KEY)
+    assert bad.status == 400
+    resp = await api.delete("/_mock/journal", headers=KEY)
+    assert (await resp.json())["cleared"] == 3
+    assert await journal(api) == []
+
+
+async def test_unmatched_requests_get_a_near_miss_hint(api: Client) -> None:
+    resp = await api.get(f"{V31}/connected_account/ca_123", headers=KEY)
+    assert resp.status == 404
+    message = (await resp.json())["error"]["message"]
+    assert "Did you mean GET /api/v3.1/connected_accounts/{id}?" in message
+    [entry] = await journal(api)
+    assert entry["operation"] is None
+    assert "connected_accounts/{id}" in entry["hint"]
+
+
+async def test_faults_show_in_the_journal(api: Client) -> None:
+    await api.post("/_mock/faults", headers=KEY,
+                   json={"operation": "toolkits.list", "preset": "rate_limit"})
+    await api.get(f"{V31}/toolkits", headers=KEY)
+    await api.get(f"{V31}/toolkits", headers=KEY)
+    first, second = await journal(api)
+    assert first["status"] == 429 and first["fault"].startswith("rate_limit@toolkits.list")
+    assert first["response_body"]["error"]["slug"] == "Rate_Limit_Exceeded"
+    assert second["status"] == 200 and second["fault"] is None
+
+
+async def test_pages_and_provider_requests_are_journaled_to_their_tenant(api: Client) -> None:
+    resp = await api.post(f"{V31}/auth_configs", json={"toolkit": {"slug": "github"}},
+                          headers=KEY)
+    ac = (await resp.json())["auth_config"]["id"]
+    resp = await api.post(f"{V31}/connected_accounts/link",
+                          json={"auth_config_id": ac, "user_id": "u"}, headers=KEY)
+    redirect = (await resp.json())["redirect_url"]
+    token = redirect.rsplit("/", 1)[1]
+    assert (await api.get(f"/link/{token}")).status == 200
+    assert (await api.get(f"/link/{token}", headers=OTHER)).status == 200
+    ops = [e["operation"] for e in await journal(api)]
+    assert ops[-2:] == ["flow.link_page", "flow.link_page"]
+    assert await journal(api, headers=OTHER) == []
+    await api.get("/link/lk_unknown000000")  # resolves to no tenant: not journaled
+    assert len(await journal(api)) == 4
+
+
+async def test_request_log_line_redacts_secrets_in_the_query(api: Client,
+                                                             caplog: pytest.LogCaptureFixture,
+                                                             ) -> None:
+    with caplog.at_level(logging.INFO, logger="mockcomposio.http"):
+        await api.get(f"{V31}/toolkits?api_key=leaky&limit=1",
+                      headers={**KEY, "x-request-id": "rid-9"})
+    [line] = [r.getMessage() for r in caplog.records if "rid-9" in r.getMessage()]
+    assert line.startswith(f"GET {V31}/toolkits?api_key=REDACTED&limit=1 200 ")
+    assert "leaky" not in line and line.endswith("ms rid-9")
