@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -44,6 +43,8 @@ from hypothesis.stateful import (
 from mockcomposio.domain.project import Project
 from mockcomposio.engine import Engine
 from mockcomposio.http.app import create_app
+
+from .test_http_flows import form_fields
 
 V31 = "/api/v3.1"
 CALLBACK = "https://app.example/cb"
@@ -86,16 +87,6 @@ class Account:
     has_token: bool = False
     deleted: bool = False
     history: list[str] = field(default_factory=list)
-
-
-def form_fields(html: str) -> dict[str, list[str]]:
-    fields: dict[str, list[str]] = {}
-    for tag in re.findall(r"<input[^>]*>", html):
-        name = re.search(r'name="([^"]*)"', tag)
-        value = re.search(r'value="([^"]*)"', tag)
-        if name:
-            fields.setdefault(name.group(1), []).append(value.group(1) if value else "")
-    return fields
 
 
 def local(url: str) -> str:
