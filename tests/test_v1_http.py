@@ -441,3 +441,10 @@ async def test_every_v1_operation_answers_within_its_contract(strict_api: Client
     await call("DELETE", f"{V1}/integrations/{key['id']}", 200, f"{V1}/integrations/{{id}}")
     await call("GET", f"{V1}/connectedAccounts/{ca}", 404, f"{V1}/connectedAccounts/{{id}}")
     assert seen == set(operations.values())
+
+
+async def test_unserved_v1_path_says_what_is_served(api: Client) -> None:
+    r = await api.get("/api/v1/actions", headers=KEY)
+    assert r.status == 404
+    message = (await r.json())["error"]["message"]
+    assert "integrations, connectedAccounts" in message and "/api/v3.1" in message

@@ -341,7 +341,11 @@ def _after(request: web.Request, status: int, elapsed_ms: float, query: str,
 def _not_found(request: web.Request) -> ComposioError:
     path = request.path
     hint = ""
-    if path.startswith("/api/") and not path.startswith(("/api/v3/", "/api/v3.1/")):
+    if path.startswith("/api/v1/"):
+        hint = (" mockcomposio serves the composio-core 0.7 subset of /api/v1 (apps, "
+                "integrations, connectedAccounts, client/auth/client_info); the current API is "
+                "under /api/v3 and /api/v3.1.")
+    elif path.startswith("/api/") and not path.startswith(("/api/v3/", "/api/v3.1/")):
         hint = " mockcomposio serves the API under /api/v3 and /api/v3.1."
     elif not path.startswith(("/api/", "/_mock", "/_oauth", "/link")):
         hint = " API paths start with /api/v3.1/ (the SDK's base_url must not include /api)."
