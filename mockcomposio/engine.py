@@ -15,6 +15,9 @@ from .domain.models import Link
 from .domain.project import Project
 from .ids import IdFactory
 
+# Entries below which the token indexes are never swept.
+_MIN_SWEEP = 4096
+
 
 class Engine:
     def __init__(self, catalogue: Catalogue | None = None, *, seed: int | None = None) -> None:
@@ -26,6 +29,10 @@ class Engine:
         self._project_ids = IdFactory(seed)
         self._links: dict[str, tuple[Project, Link]] = {}
         self._states: dict[str, tuple[Project, Link]] = {}
+        # Reset and drop leave a tenant's entries in the two indexes above (so they stay O(1));
+        # lookups ignore them, and an insert sweeps them out once the index has doubled since
+        # the last sweep: amortised O(1), and memory bounded by twice the live entries.
+        self._sweep_at = _MIN_SWEEP
 
     # -- tenants -------------------------------------------------------------------------------
     def project(self, api_key: str) -> Project:
@@ -94,11 +101,23 @@ class Engine:
     # -- token-addressed objects ---------------------------------------------------------------
     def link_opened(self, project: Project, link: Link) -> None:
         self._links[link.token] = (project, link)
+        self._maybe_sweep()
         project.consent.link_opened(project, link)
 
     def state_issued(self, project: Project, link: Link) -> None:
         if link.oauth_state:
             self._states[link.oauth_state] = (project, link)
+            self._maybe_sweep()
+
+    def _maybe_sweep(self) -> None:
+        if len(self._links) + len(self._states) < self._sweep_at:
+            return
+        with self.lock:
+            for index in (self._links, self._states):
+                dead = [key for key, hit in index.items() if self._live(hit) is None]
+                for key in dead:
+                    del index[key]
+            self._sweep_at = max(_MIN_SWEEP, 2 * (len(self._links) + len(self._states)))
 
     def find_link(self, token: str) -> tuple[Project, Link] | None:
         return self._live(self._links.get(token))

@@ -138,3 +138,23 @@ def test_revoke_on_config_delete_covers_every_scheme(shared_engine: Engine) -> N
     assert connected_accounts.revoke_for_auth_config(project, ac.id) == 1
     assert account.status == "INACTIVE"  # no tokens to revoke; REVOKED is OAuth-only
     assert account.status_reason == "Revoked as part of connection delete"
+
+
+def test_engine_sweeps_dropped_tenants_out_of_the_token_indexes() -> None:
+    from mockcomposio import engine as engine_module
+
+    engine = Engine(seed=1)
+    origin = Origin("http://127.0.0.1:1")
+
+    def open_links(api_key: str, n: int) -> list[str]:
+        project = engine.project(api_key)
+        ac = auth_configs.create(project, "github", None, default_redirect_uri="http://x/cb")
+        return [connected_accounts.link(project, origin, auth_config_id=ac.id,
+                                        user_id=f"u{i}")[1].token for i in range(n)]
+
+    dropped = open_links("gone", 50)
+    engine.drop("gone")
+    assert engine.find_link(dropped[0]) is None  # dead at once, whatever the sweep does
+    kept = open_links("live", engine_module._MIN_SWEEP)
+    assert not set(dropped) & set(engine._links)  # swept once the index grew
+    assert all(engine.find_link(t) is not None for t in kept[:5] + kept[-5:])
