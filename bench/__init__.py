@@ -1,0 +1,1 @@
+"""mockcomposio's benchmark: ``python -m bench [--quick] [--json]`` (see bench/README.md)."""

@@ -1,0 +1,305 @@
+"""mockcomposio's benchmark: ``python -m bench [--quick] [--json FILE] [--only SECTIONS]``.
+
+Prints a Markdown table of medians, with ratios against baselines measured in the same run on
+the same machine (a bare aiohttp app returning the same bytes; moto's server; pytest-httpserver;
+the bare interpreter start). Every server runs in its own process; the aiohttp load generator
+runs in this one. See bench/README.md for what each row measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # ``python bench/run.py``: make ``bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.load import run_load
+from bench.servers import API_KEY
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTIONS = ("http", "fixture", "flow", "scale", "startup", "contracts")
+MOTO_AUTH = {  # moto checks neither the key nor the signature, only that there is one
+    "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20261202/us-east-1/s3/aws4_request, "
+                     "SignedHeaders=host, Signature=0"}
+
+
+class Server:
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.servers", *args], cwd=ROOT,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"bench server {args} did not start")
+        self.info: dict[str, str] = json.loads(line)
+        self.base_url = self.info["base_url"]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _get(url: str, headers: dict[str, str]) -> bytes:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as r:
+        return bytes(r.read())
+
+
+def _seed_moto(base_url: str, ac_body: bytes, keys: int) -> None:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=base_url, aws_access_key_id="testing",
+                      aws_secret_access_key="testing", region_name="us-east-1")
+    s3.create_bucket(Bucket="bench")
+    s3.put_object(Bucket="bench", Key="ac.json", Body=ac_body, ContentType="application/json")
+    for i in range(keys):
+        s3.put_object(Bucket="bench", Key=f"user-7/ca_{i:03d}.json", Body=b"{}")
+
+
+def http(quick: bool) -> dict[str, Any]:
+    """Throughput and latency of the two GETs on every server, at concurrency 1 and 50."""
+    seconds, repeats = (1.0, 1) if quick else (3.0, 3)
+    per_user = 10
+    servers: dict[str, Server] = {}
+    targets: dict[str, dict[str, tuple[str, dict[str, str]]]] = {"ac": {}, "list": {}}
+    sizes: dict[str, dict[str, int]] = {"ac": {}, "list": {}}
+    try:
+        mock = servers["mock"] = Server("mock", "--per-user", str(per_user))
+        strict = servers["strict"] = Server("mock", "--strict", "--per-user", str(per_user))
+        auth = {"x-api-key": API_KEY}
+        body_dir = Path(tempfile.mkdtemp(prefix="mockcomposio-bench-"))
+        paths = {"ac": f"/api/v3.1/auth_configs/{mock.info['auth_config_id']}",
+                 "list": f"/api/v3.1/connected_accounts?user_ids={mock.info['user_id']}"}
+        for name, path in paths.items():
+            body = _get(mock.base_url + path, auth)
+            (body_dir / name).write_bytes(body)
+            targets[name]["mock"] = (mock.base_url + path, auth)
+            targets[name]["strict"] = (strict.base_url + path, auth)
+            sizes[name]["mock"] = sizes[name]["bare"] = len(body)
+        bare = servers["bare"] = Server("bare", str(body_dir))
+        for name in paths:
+            targets[name]["bare"] = (f"{bare.base_url}/{name}", {})
+        try:
+            moto = servers["moto"] = Server("moto")
+            _seed_moto(moto.base_url, (body_dir / "ac").read_bytes(), per_user)
+            targets["ac"]["moto"] = (f"{moto.base_url}/bench/ac.json", MOTO_AUTH)
+            targets["list"]["moto"] = (
+                f"{moto.base_url}/bench?list-type=2&prefix=user-7/", MOTO_AUTH)
+            for name, (url, headers) in (("ac", targets["ac"]["moto"]),
+                                         ("list", targets["list"]["moto"])):
+                sizes[name]["moto"] = len(_get(url, headers))
+        except ImportError:  # moto or boto3 missing: the table says so
+            pass
+        results: dict[str, Any] = {}
+        for name, by_server in targets.items():
+            for concurrency in (1, 50):
+                runs: dict[str, list[Any]] = {s: [] for s in by_server}
+                cpu: dict[str, list[float]] = {s: [] for s in by_server}
+                for _ in range(repeats):  # servers interleaved: noise hits all alike
+                    for server, (url, headers) in by_server.items():
+                        probe = functools.partial(cpu_seconds, servers[server].proc.pid)
+                        result = run_load(url, headers, concurrency, seconds, probe=probe)
+                        # the server's CPU per request: robust to other load on the machine
+                        cpu[server].append(result.probed / result.requests)
+                        runs[server].append(result)
+                results[f"{name}@{concurrency}"] = {
+                    server: {"rps": statistics.median(r.rps for r in rs),
+                             "p50_ms": statistics.median(r.p50_ms for r in rs),
+                             "p99_ms": statistics.median(r.p99_ms for r in rs),
+                             "cpu_us": statistics.median(cpu[server]) * 1e6,
+                             "errors": sum(r.errors for r in rs),
+                             "requests": sum(r.requests for r in rs),
+                             "bytes": sizes[name].get(server)}
+                    for server, rs in runs.items()}
+        return results
+    finally:
+        for process in servers.values():
+            process.stop()
+
+
+def micro(name: str, quick: bool) -> dict[str, Any]:
+    args = [sys.executable, "-m", "bench.micro", name, *(["--quick"] if quick else [])]
+    out = subprocess.run(args, cwd=ROOT, check=True, capture_output=True, text=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def collect(quick: bool, only: list[str]) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for section in only:
+        print(f"... {section}", file=sys.stderr, flush=True)
+        if section == "http":
+            results["http"] = http(quick)
+        elif section == "startup":
+            from bench.startup import startup
+
+            results["startup"] = startup(quick)
+        else:
+            results[section] = micro(section, quick)
+    return results
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+def _ok(value: float | None, limit: float, *, at_least: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    met = value >= limit if at_least else value <= limit
+    return "met" if met else "**missed**"
+
+
+def _f(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def render(results: dict[str, Any], quick: bool) -> str:
+    lines: list[str] = []
+    add = lines.append
+    add(f"Run {dt.date.today().isoformat()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {platform.system()} {platform.machine()}"
+        + f", load average {os.getloadavg()[0]:.1f} at the end"
+        + (" (--quick: shorter runs, 20k-account scale)" if quick else "") + ".")
+    add("")
+    if "http" in results:
+        add("**HTTP** (each server in its own process, the aiohttp client in the parent: on 2 "
+            "cores the client takes one core; medians over repeats). req/s is what the client "
+            "saw; CPU/req is the server process's own CPU time per request, which other load "
+            "on a shared machine barely moves:")
+        add("")
+        add("| GET | conc. | mockcomposio req/s | p50 / p99 ms | CPU/req | strict: req/s, "
+            "CPU/req | bare aiohttp: req/s, CPU/req | moto: req/s, CPU/req | x bare req/s "
+            "(≥ 0.8) | x bare by CPU | x moto req/s (≥ 5) | x moto by CPU |")
+        add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        labels = {"ac": "`auth_configs/{id}`",
+                  "list": "`connected_accounts?user_ids=…` (10 items)"}
+        for key, by_server in results["http"].items():
+            name, concurrency = key.split("@")
+            mock, strict, bare = by_server["mock"], by_server["strict"], by_server["bare"]
+            moto = by_server.get("moto")
+            x_bare = mock["rps"] / bare["rps"]
+            x_moto = mock["rps"] / moto["rps"] if moto else None
+
+            def cell(s: dict[str, Any] | None) -> str:
+                return "n/a" if s is None else f"{s['rps']:,.0f}, {s['cpu_us']:,.0f} µs"
+
+            add(f"| {labels[name]} | {concurrency} | {mock['rps']:,.0f} | "
+                f"{mock['p50_ms']:.2f} / {mock['p99_ms']:.2f} | {mock['cpu_us']:,.0f} µs | "
+                f"{cell(strict)} | {cell(bare)} | {cell(moto)} | {x_bare:.2f} "
+                f"({_ok(x_bare, 0.8, at_least=True)}) | "
+                f"{bare['cpu_us'] / mock['cpu_us']:.2f} | {_f(x_moto, 1)} "
+                f"({_ok(x_moto, 5, at_least=True)}) | "
+                f"{_f(moto and moto['cpu_us'] / mock['cpu_us'], 1)} |")
+        add("")
+    add("| measurement | median | baseline (same run) | target | |")
+    add("|---|---:|---|---|---|")
+    if fx := results.get("fixture"):
+        clear = fx.get("httpserver_clear")
+        base = (f"pytest-httpserver `clear()`: {clear:.1f} µs" if clear is not None
+                else "pytest-httpserver not installed")
+        add(f"| fixture: tenant setup + teardown (`mock_composio`) | {fx['default']:.1f} µs | "
+            f"{base} | ≤ 50 µs | {_ok(fx['default'], 50)} |")
+        add(f"| … strict tenant | {fx['strict']:.1f} µs | | ≤ 50 µs | "
+            f"{_ok(fx['strict'], 50)} |")
+    if fl := results.get("flow"):
+        add(f"| redirect flow link → consent → callback → ACTIVE, in-process | "
+            f"{fl['in_process_ms']:.2f} ms | | ≤ 5 ms | {_ok(fl['in_process_ms'], 5)} |")
+        add(f"| … over loopback HTTP (POST link, ConsentDriver, GET account) | "
+            f"{fl['http_ms']:.2f} ms | | (info) | |")
+    if sc := results.get("scale"):
+        n = f"{sc['accounts'] // 1000}k accounts / {sc['users'] // 1000}k users"
+        add(f"| scale: memory (RSS delta) for {n} | {sc['rss_mb']:.0f} MB | | ≤ 300 MB | "
+            f"{_ok(sc['rss_mb'] * 100_000 / sc['accounts'], 300)} |")
+        add(f"| scale: build, per account (domain `initiate`, API key) | "
+            f"{sc['build_us_per_account']:.1f} µs | | (info) | |")
+        add(f"| scale: `user_ids=…&limit=20`, domain (list + paginate + render) | "
+            f"{sc['list_domain_ms']:.3f} ms | | ≤ 2 ms | {_ok(sc['list_domain_ms'], 2)} |")
+        add(f"| … plus `statuses` and `toolkit_slugs` filters | "
+            f"{sc['list_domain_3filters_ms']:.3f} ms | | ≤ 2 ms | "
+            f"{_ok(sc['list_domain_3filters_ms'], 2)} |")
+        add(f"| … through the HTTP app (in-process aiohttp test client) | "
+            f"{sc['list_http_ms']:.3f} ms | | ≤ 2 ms | {_ok(sc['list_http_ms'], 2)} |")
+        add(f"| scale: unfiltered `limit=20` (sorts every account) | "
+            f"{sc['list_unfiltered_domain_ms']:.1f} ms | | (info) | |")
+        resets = sc["reset"]
+        sizes = list(resets)
+        values = " / ".join(f"{resets[s]['reset_us']:.0f}" for s in sizes)
+        flat = max(r["reset_us"] for r in resets.values()) <= 3 * max(
+            1.0, min(r["reset_us"] for r in resets.values()))
+        add(f"| scale: `engine.reset` at {' / '.join(sizes)} accounts | {values} µs | | "
+            f"O(1) (flat) | {'met' if flat else '**missed**'} |")
+        frees = " / ".join(f"{resets[s]['free_ms']:.0f}" for s in sizes)
+        add(f"| … then freeing the old tenant (its last reference dropped) | {frees} ms | | "
+            "(info) | |")
+    if st := results.get("startup"):
+        add(f"| `import mockcomposio` (in-process timer) | {st['import_ms']:.1f} ms | "
+            f"interpreter start {st['interpreter_ms']:.0f} ms | ≤ 150 ms | "
+            f"{_ok(st['import_ms'], 150)} |")
+        add(f"| … `import mockcomposio.pytest_plugin` (pytest loaded) | "
+            f"{st['plugin_import_ms']:.0f} ms | | (info) | |")
+        interp = st["interpreter_ms"]
+        first, health = st["serve_first_line_ms"] - interp, st["serve_health_ms"] - interp
+        add(f"| `mockcomposio serve --port 0`: first line, after interpreter start | "
+            f"{first:.0f} ms (raw {st['serve_first_line_ms']:.0f}) | bare aiohttp server: "
+            f"{st['bare_first_line_ms'] - interp:.0f} ms (raw {st['bare_first_line_ms']:.0f}) "
+            f"| ≤ 100 ms | {_ok(first, 100)} |")
+        add(f"| … first healthy `GET /_mock/health`, after interpreter start | "
+            f"{health:.0f} ms (raw {st['serve_health_ms']:.0f}) | bare aiohttp server: "
+            f"{st['bare_health_ms'] - interp:.0f} ms | ≤ 100 ms | {_ok(health, 100)} |")
+    if ct := results.get("contracts"):
+        add("")
+        add("**Contract validation** (strict mode) per payload: jsonschema_rs fast path vs "
+            "jsonschema alone:")
+        add("")
+        add("| payload | bytes | fast path | jsonschema | speed-up |")
+        add("|---|---:|---:|---:|---:|")
+        for name, row in ct["rows"].items():
+            add(f"| `{name}` | {row['bytes']:,} | {row['fast']:.1f} µs | "
+                f"{row['jsonschema']:,.0f} µs | {row['jsonschema'] / row['fast']:,.0f}x |")
+        c = ct["compile_s"]
+        add(f"| compile every validator (`warm_up`, once per process) | | "
+            f"{c['fast'] * 1000:.0f} ms | {c['jsonschema'] * 1000:,.0f} ms | "
+            f"{c['jsonschema'] / c['fast']:.1f}x |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="short runs (1 s per load point, one repeat, 20k-account scale)")
+    parser.add_argument("--json", metavar="FILE", help="also write the raw results here")
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections (default: all of {','.join(SECTIONS)})")
+    args = parser.parse_args(argv)
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(only) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}")
+    results = collect(args.quick, only)
+    print(render(results, args.quick))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
