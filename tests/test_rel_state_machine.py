@@ -497,6 +497,9 @@ def check_indexes(project: Project) -> None:
             expected.setdefault(getattr(account, key), set()).add(account.id)
         actual = {k: set(v) for k, v in getattr(index, name).items()}
         assert actual == expected, name
+    active = Counter(a.auth_config_id for a in project.accounts.values() if a.status == "ACTIVE")
+    for ac_id in set(project.auth_configs) | set(active):
+        assert index.active_count(ac_id) == active[ac_id], ac_id
     assert not set(project.accounts) & set(project.deleted_accounts)
 
 

@@ -80,11 +80,16 @@ class Toolkit:
     def logo(self) -> str:
         return str(self.raw.get("logo") or f"https://logos.composio.dev/api/{self.slug}")
 
-    def secret_field_names(self) -> set[str]:
-        names = set(SECRET_FIELD_NAMES)
-        for spec in self.schemes:
-            names |= spec.secret_field_names()
-        return names
+    def secret_field_names(self) -> frozenset[str]:
+        # Asked for every account rendered: computed once per toolkit (the catalogue is fixed).
+        cached: frozenset[str] | None = self.__dict__.get("_secret_names")
+        if cached is None:
+            names = set(SECRET_FIELD_NAMES)
+            for spec in self.schemes:
+                names |= spec.secret_field_names()
+            cached = frozenset(names)
+            object.__setattr__(self, "_secret_names", cached)
+        return cached
 
 
 class Catalogue:

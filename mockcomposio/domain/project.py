@@ -31,6 +31,8 @@ class AccountIndex:
         self.by_auth_config: dict[str, dict[str, None]] = {}
         self.by_toolkit: dict[str, dict[str, None]] = {}
         self.by_status: dict[str, dict[str, None]] = {}
+        # ACTIVE accounts per auth config: every auth-config render shows the count.
+        self._active_by_config: dict[str, int] = {}
 
     @staticmethod
     def _add(index: dict[str, dict[str, None]], key: str, account_id: str) -> None:
@@ -49,16 +51,31 @@ class AccountIndex:
         self._add(self.by_auth_config, a.auth_config_id, a.id)
         self._add(self.by_toolkit, a.toolkit, a.id)
         self._add(self.by_status, a.status, a.id)
+        self._count_active(a.auth_config_id, a.status, +1)
 
     def remove(self, a: ConnectedAccount) -> None:
         self._remove(self.by_user, a.user_id, a.id)
         self._remove(self.by_auth_config, a.auth_config_id, a.id)
         self._remove(self.by_toolkit, a.toolkit, a.id)
         self._remove(self.by_status, a.status, a.id)
+        self._count_active(a.auth_config_id, a.status, -1)
 
     def restatus(self, a: ConnectedAccount, old: str) -> None:
         self._remove(self.by_status, old, a.id)
         self._add(self.by_status, a.status, a.id)
+        self._count_active(a.auth_config_id, old, -1)
+        self._count_active(a.auth_config_id, a.status, +1)
+
+    def _count_active(self, auth_config_id: str, status: str, delta: int) -> None:
+        if status == "ACTIVE":
+            n = self._active_by_config.get(auth_config_id, 0) + delta
+            if n:
+                self._active_by_config[auth_config_id] = n
+            else:
+                self._active_by_config.pop(auth_config_id, None)
+
+    def active_count(self, auth_config_id: str) -> int:
+        return self._active_by_config.get(auth_config_id, 0)
 
 
 class EngineHooks(Protocol):

@@ -6,7 +6,7 @@ from typing import Any
 
 from . import auth_configs
 from .catalogue import SECRET_FIELD_NAMES
-from .models import ACTIVE, AuthConfig, ConnectedAccount, Link
+from .models import AuthConfig, ConnectedAccount, Link
 from .project import Project
 
 
@@ -21,15 +21,14 @@ def _masked(values: dict[str, Any], secret_names: set[str] | frozenset[str]) -> 
     return {k: (mask(v) if k in secret_names else v) for k, v in values.items()}
 
 
-def _secret_names(project: Project, toolkit_slug: str) -> set[str]:
+def _secret_names(project: Project, toolkit_slug: str) -> frozenset[str]:
     toolkit = project.catalogue.get(toolkit_slug)
-    return toolkit.secret_field_names() if toolkit else set(SECRET_FIELD_NAMES)
+    return toolkit.secret_field_names() if toolkit else frozenset(SECRET_FIELD_NAMES)
 
 
 def auth_config(project: Project, ac: AuthConfig) -> dict[str, Any]:
     toolkit = project.catalogue.get(ac.toolkit)
-    active = sum(1 for a in project.accounts_of(project.index.by_auth_config.get(ac.id, {}))
-                 if a.status == ACTIVE)
+    active = project.index.active_count(ac.id)
     out: dict[str, Any] = {
         "id": ac.id,
         "uuid": ac.uuid,
