@@ -21,7 +21,6 @@ def _is_loopback(host: str) -> bool:
 def _serve(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import seedfile, snapshot
     from .engine import Engine
     from .server import serve_forever
 
@@ -30,18 +29,25 @@ def _serve(args: argparse.Namespace) -> int:
     engine = Engine(seed=args.seed)
     state_file = Path(args.state_file) if args.state_file else None
     restored = False
-    try:
-        if state_file is not None and state_file.exists():
-            projects = snapshot.import_snapshot(engine, snapshot.read_file(state_file))
-            restored = True
-            print(f"mockcomposio: restored {len(projects)} tenant(s) from {state_file}",
-                  file=sys.stderr, flush=True)
-        seed_doc = seedfile.load(Path(args.seed_file)) if args.seed_file else None
-        if seed_doc is not None and not restored:
-            seedfile.check(engine, seed_doc)
-    except (snapshot.SnapshotError, seedfile.SeedError) as exc:
-        print(f"mockcomposio: {exc}", file=sys.stderr, flush=True)
-        return 2
+    seed_doc = None
+    seed_errors: tuple[type[Exception], ...] = ()
+    if state_file is not None or args.seed_file:
+        from . import seedfile, snapshot  # only then: a plain `serve` starts leaner
+
+        seed_errors = (seedfile.SeedError,)
+
+        try:
+            if state_file is not None and state_file.exists():
+                projects = snapshot.import_snapshot(engine, snapshot.read_file(state_file))
+                restored = True
+                print(f"mockcomposio: restored {len(projects)} tenant(s) from {state_file}",
+                      file=sys.stderr, flush=True)
+            seed_doc = seedfile.load(Path(args.seed_file)) if args.seed_file else None
+            if seed_doc is not None and not restored:
+                seedfile.check(engine, seed_doc)
+        except (snapshot.SnapshotError, seedfile.SeedError) as exc:
+            print(f"mockcomposio: {exc}", file=sys.stderr, flush=True)
+            return 2
     if seed_doc is not None and restored:
         print(f"mockcomposio: {args.seed_file} not applied: the state file already holds the "
               "server's state (the seed file only initialises a new one)", file=sys.stderr)
@@ -70,7 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"mockcomposio: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
-    except seedfile.SeedError as exc:
+    except seed_errors as exc:
         print(f"mockcomposio: {exc}", file=sys.stderr, flush=True)
         return 2
     return 0

@@ -30,6 +30,7 @@ Composio's real hosts can't be reached from any thread, and a test whose code tr
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import zlib
@@ -66,6 +67,8 @@ class Settings:
 _SETTINGS = pytest.StashKey[Settings]()
 _GUARDED = pytest.StashKey[bool]()
 _TENANT = pytest.StashKey[Tenant]()
+# Items whose stash holds a tenant, until their reports are written (pytest_runtest_logfinish).
+_running_items: dict[str, pytest.Item] = {}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -204,6 +207,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
     return report
 
 
+def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    """All reports of the test are written: let its tenant go (the stash would otherwise keep
+    every test's project alive until the session ends)."""
+    item = _running_items.pop(nodeid, None)
+    if item is not None:
+        with contextlib.suppress(KeyError):
+            del item.stash[_TENANT]
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     n = netguard.telemetry_blocked()
     if n and terminalreporter.config.stash.get(_GUARDED, False):
@@ -254,6 +266,7 @@ def mock_composio(mock_composio_server: Any, request: pytest.FixtureRequest) -> 
     tenant = _new_tenant(mock_composio_server, request.config, node.nodeid,
                          _marker_options(node), 0)
     node.stash[_TENANT] = tenant
+    _running_items[node.nodeid] = node
     try:
         yield tenant
     finally:

@@ -15,7 +15,6 @@ from typing import Any
 
 from aiohttp import web
 
-from . import snapshot
 from .engine import Engine
 
 log = logging.getLogger("mockcomposio.server")
@@ -61,6 +60,8 @@ class StateSaver:
             # Built on the loop thread (handlers run there too, so it is consistent); encoding
             # and the disk write happen on a worker thread.
             started = time.perf_counter()
+            from . import snapshot  # only with --state-file: keeps `serve` start-up lean
+
             doc = snapshot.export_engine(self.engine, secrets=True)
             # A big state takes a while to export and blocks requests meanwhile: wait at least
             # 4x that long before the next save, so saving stays under ~20% of the loop.
@@ -72,10 +73,14 @@ class StateSaver:
                           self.path, exc)
 
     def _write(self, doc: dict[str, Any]) -> None:
+        from . import snapshot
+
         snapshot.write_atomic(self.path, snapshot.dumps(doc))
         self.saves += 1
 
     def save_now(self) -> None:
+        from . import snapshot
+
         self._write(snapshot.export_engine(self.engine, secrets=True))
 
     async def aclose(self) -> None:

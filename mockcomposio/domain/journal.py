@@ -1,36 +1,65 @@
 """The per-tenant request journal: what the fake was asked and what it answered.
 
-Bounded (a ring buffer), so a long-running server never grows without limit. Entries hold
-bodies already redacted: nothing secret is ever stored here.
+Bounded (a ring buffer), so a long-running server never grows without limit. Whatever an
+entry gives out is redacted: request bodies are stored redacted, responses (already masked by
+the API's own renderers) are kept as the bytes sent and redacted when read.
 """
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
+from .redact import redact
+
 JOURNAL_LIMIT = 2000
+# Lists in journaled bodies keep this many items (memory: the journal holds 2000 entries).
+MAX_ITEMS = 10
 
 
-@dataclass
 class JournalEntry:
-    seq: int
-    at: float  # virtual clock of the tenant (seconds since epoch)
-    wall_time: float  # real time.time()
-    method: str
-    path: str
-    query: str
-    status: int
-    duration_ms: float
-    request_id: str
-    operation: str | None  # route operation name; None when no route matched
-    request_body: Any = None  # redacted
-    response_body: Any = None  # redacted
-    hint: str | None = None  # near-miss hint when no route matched
-    fault: str | None = None  # name of the injected fault that answered, if any
-    extra: dict[str, Any] = field(default_factory=dict)
+    """One request and its answer. The response is kept as the JSON bytes that were sent (not
+    tracked by the garbage collector, no copy per request) and decoded and redacted only when
+    read; the request body is kept redacted."""
+
+    __slots__ = ("_response", "_response_raw", "at", "duration_ms", "extra", "fault", "hint",
+                 "method", "operation", "path", "query", "request_body", "request_id", "seq",
+                 "status", "wall_time")
+
+    def __init__(self, seq: int, at: float, wall_time: float, method: str, path: str,
+                 query: str, status: int, duration_ms: float, request_id: str,
+                 operation: str | None, request_body: Any = None, response_body: Any = None,
+                 hint: str | None = None, fault: str | None = None,
+                 extra: dict[str, Any] | None = None, *,
+                 response_raw: bytes | None = None) -> None:
+        self.seq = seq
+        self.at = at  # virtual clock of the tenant (seconds since epoch)
+        self.wall_time = wall_time  # real time.time()
+        self.method = method
+        self.path = path
+        self.query = query
+        self.status = status
+        self.duration_ms = duration_ms
+        self.request_id = request_id
+        self.operation = operation  # route operation name; None when no route matched
+        self.request_body = request_body  # redacted
+        self._response = response_body  # given already decoded (tests, imports)
+        self._response_raw = response_raw
+        self.hint = hint  # near-miss hint when no route matched
+        self.fault = fault  # name of the injected fault that answered, if any
+        self.extra = extra or {}
+
+    @property
+    def response_body(self) -> Any:
+        if self._response is None and self._response_raw is not None:
+            try:
+                decoded = json.loads(self._response_raw)
+            except ValueError:
+                return None
+            return redact(decoded, max_items=MAX_ITEMS)
+        return self._response
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +70,10 @@ class JournalEntry:
             "request_body": self.request_body, "response_body": self.response_body,
             "hint": self.hint, "fault": self.fault,
         }
+
+    def __repr__(self) -> str:
+        return (f"JournalEntry(seq={self.seq}, {self.method} {self.path} -> {self.status}, "
+                f"operation={self.operation!r}, fault={self.fault!r})")
 
 
 class Journal:

@@ -22,6 +22,7 @@ from multidict import MultiMapping
 
 from .. import contracts
 from ..domain.connected_accounts import Origin
+from ..domain.journal import MAX_ITEMS as JOURNAL_LIST_ITEMS
 from ..domain.journal import JournalEntry
 from ..domain.project import Project
 from ..domain.redact import redact, redact_form, redact_query
@@ -42,8 +43,7 @@ _REQ_BODY = "mockcomposio_request_body"
 _RESP_BODY = "mockcomposio_response_body"
 _FAULT = "mockcomposio_fault"
 _HINT = "mockcomposio_hint"
-# Lists in journaled bodies keep this many items (memory: the journal holds 2000 entries).
-JOURNAL_MAX_ITEMS = 10
+JOURNAL_MAX_ITEMS = JOURNAL_LIST_ITEMS
 MAX_BODY_BYTES = 1024 * 1024
 # Nesting levels of a JSON body: API bodies are stored as given, so they must stay well within
 # what deep copies, renders and exports can handle; the control plane's state import carries
@@ -238,8 +238,9 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
         status, payload = result
         if (problem := contracts.strict_check(request, route.operation, status, payload)):
             raise problem
-        request[_RESP_BODY] = payload
-        return json_response(status, payload, request_id)
+        response = json_response(status, payload, request_id)
+        request[_RESP_BODY] = response.body
+        return response
 
     async def strict_handle(request: web.Request) -> web.StreamResponse:
         # strict mode: our own error envelopes must match the operation's contract too
@@ -305,9 +306,9 @@ async def envelope_middleware(request: web.Request,
 
 
 def _error(request: web.Request, err: ComposioError, request_id: str) -> web.Response:
-    envelope = err.envelope(request_id)
-    request[_RESP_BODY] = envelope
-    return json_response(err.status, envelope, request_id, err.headers)
+    response = json_response(err.status, err.envelope(request_id), request_id, err.headers)
+    request[_RESP_BODY] = response.body
+    return response
 
 
 def _after(request: web.Request, status: int, elapsed_ms: float, query: str,
@@ -334,8 +335,8 @@ def _after(request: web.Request, status: int, elapsed_ms: float, query: str,
         method=request.method, path=path, query=query, status=status,
         duration_ms=elapsed_ms, request_id=request_id, operation=request.get(_OPERATION),
         request_body=redact(request.get(_REQ_BODY), max_items=JOURNAL_MAX_ITEMS),
-        response_body=redact(request.get(_RESP_BODY), max_items=JOURNAL_MAX_ITEMS),
-        hint=request.get(_HINT), fault=request.get(_FAULT)))
+        hint=request.get(_HINT), fault=request.get(_FAULT),
+        response_raw=request.get(_RESP_BODY)))
 
 
 def _not_found(request: web.Request) -> ComposioError:
