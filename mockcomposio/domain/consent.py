@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import ComposioError
-from ..testing import ConsentResult, Outcome
+from .outcomes import ConsentResult, Outcome
 
 if TYPE_CHECKING:
     from .connected_accounts import Origin

@@ -14,8 +14,8 @@ from typing import Any
 from .. import __version__, snapshot
 from ..domain import faults as faults_mod
 from ..domain import journal as journal_mod
+from ..domain.outcomes import Outcome
 from ..errors import ComposioError, bad_request
-from ..testing import Outcome
 from .app import Call, HandlerResult
 
 

@@ -24,9 +24,9 @@ from ..domain import auth_configs, redact, render
 from ..domain.catalogue import SECRET_FIELD_NAMES
 from ..domain.consent import complete_link
 from ..domain.models import PENDING_STATUSES, ConnectedAccount, Link
+from ..domain.outcomes import Outcome
 from ..domain.project import Project
 from ..errors import ComposioError
-from ..testing import Outcome
 from .app import Call, HandlerResult, Route
 
 JOURNAL_SHOWN = 200  # newest entries per tenant sent to the page (the journal keeps more)
