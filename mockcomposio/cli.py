@@ -72,7 +72,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         serve_forever(engine, args.host, args.port, ready, state_file=state_file,
-                      prepare=prepare)
+                      prepare=prepare, strict=args.strict)
     except OSError as exc:
         print(f"mockcomposio: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
@@ -123,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--state-file", metavar="PATH", default=None,
                        help="load state from PATH at start (if it exists) and save it there "
                        "atomically after changes and at shutdown")
+    serve.add_argument("--strict", action="store_true",
+                       help="validate every response against contracts/ and answer a 500 "
+                       "Mock_ContractViolation instead of a response that breaks it (for CI "
+                       "of the fake itself, or to be sure what you test against is faithful)")
     serve.add_argument("--seed-file", metavar="PATH", default=None,
                        help="tenants, auth configs and accounts to start with (JSON or YAML; "
                        "schema: contracts/mock/seed-file.schema.json); ignored when "

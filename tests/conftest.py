@@ -24,7 +24,8 @@ def engine() -> Engine:
 @pytest.fixture
 async def api(aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
               engine: Engine) -> TestClient[Any, Any]:
-    return await aiohttp_client(create_app(engine))
+    # Strict: every response our own tests provoke must match its contract (issue 6).
+    return await aiohttp_client(create_app(engine, strict=True))
 
 
 @pytest.fixture

@@ -59,7 +59,8 @@ def standalone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     log_path = tmp_path_factory.mktemp("ts-server") / "server.log"
     with log_path.open("w") as log:  # a file, not a pipe: the request log must never block it
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mockcomposio", "serve", "--port", "0", "--seed", "10"],
+            [sys.executable, "-m", "mockcomposio", "serve", "--port", "0", "--seed", "10",
+             "--strict"],
             stdout=subprocess.PIPE, stderr=log, text=True)
     try:
         assert proc.stdout is not None
