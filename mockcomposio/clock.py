@@ -6,6 +6,7 @@ By default it follows wall-clock time; tests move it with :meth:`advance` or pin
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime
 
@@ -53,6 +54,7 @@ class VirtualClock:
         return iso(self.now() if epoch_seconds is None else epoch_seconds)
 
 
+@functools.lru_cache(maxsize=8192)  # every render formats the same few timestamps again
 def iso(epoch_seconds: float) -> str:
     """ISO-8601 with milliseconds and a Z, the way Composio writes timestamps."""
     dt = datetime.fromtimestamp(epoch_seconds, tz=UTC)

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiMapping
@@ -101,7 +102,17 @@ def json_response(status: int, payload: Any, request_id: str,
         h.update(headers)
     if status in (409, 429) or status >= 500:
         h.setdefault("x-should-retry", "false")
-    return web.Response(status=status, body=json.dumps(payload).encode(), headers=h)
+    return web.Response(status=status, body=encode_json(payload), headers=h)
+
+
+def encode_json(payload: Any) -> bytes:
+    """The response body. orjson encodes ~5x faster than the json module (every response is
+    rendered and encoded afresh); anything it refuses (int dict keys, huge ints) falls back to
+    json, so the output is always what json would accept."""
+    try:
+        return orjson.dumps(payload)
+    except TypeError:
+        return json.dumps(payload).encode()
 
 
 def error_response(err: ComposioError, request_id: str) -> web.Response:
