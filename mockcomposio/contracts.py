@@ -299,7 +299,8 @@ def strict_check(request: web.Request, operation: str, status: int,
 
 def is_json_operation(operation: str) -> bool:
     """Routes answered with ``(status, json)`` and covered by contracts: the Composio API and
-    ``/_mock``; not the HTML pages and the fake OAuth provider (``flow.*``, ``provider.*``)."""
+    ``/_mock``; not the HTML pages (``flow.*``, ``page.*``) and the fake OAuth provider
+    (``provider.*``)."""
     return not operation.startswith(("flow.", "provider.", "page."))
 
 
