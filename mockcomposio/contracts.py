@@ -59,8 +59,9 @@ STRICT_KEY: web.AppKey[bool] = web.AppKey("contracts_strict", bool)
 VIOLATIONS_KEY: web.AppKey[list[Violation]] = web.AppKey("contracts_violations", list)
 # Per-request keys set by the handler from the tenant: strict mode can be on for one tenant
 # (the plugin's strict marker) while the app as a whole is lenient.
-STRICT_TENANT_KEY = "contracts_strict_tenant"
-TENANT_VIOLATIONS_KEY = "contracts_tenant_violations"
+STRICT_TENANT_KEY: web.RequestKey[bool] = web.RequestKey("contracts_strict_tenant", bool)
+TENANT_VIOLATIONS_KEY: web.RequestKey[list[Violation]] = web.RequestKey(
+    "contracts_tenant_violations", list)
 
 
 # -- loading ----------------------------------------------------------------------------------

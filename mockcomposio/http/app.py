@@ -38,12 +38,13 @@ ON_CHANGE_KEY: web.AppKey[list[Callable[[], None]]] = web.AppKey("on_change", li
 # (method, path template) of every route, for "did you mean" hints on 404s.
 ROUTE_PATHS_KEY: web.AppKey[list[tuple[str, str]]] = web.AppKey("route_paths", list)
 # Per-request keys: what the journal records.
-_PROJECT = "mockcomposio_project"
-_OPERATION = "mockcomposio_operation"
-_REQ_BODY = "mockcomposio_request_body"
-_RESP_BODY = "mockcomposio_response_body"
-_FAULT = "mockcomposio_fault"
-_HINT = "mockcomposio_hint"
+REQUEST_ID_KEY: web.RequestKey[str] = web.RequestKey("mockcomposio_request_id", str)
+_PROJECT: web.RequestKey[Any] = web.RequestKey("mockcomposio_project", object)  # Project|None
+_OPERATION: web.RequestKey[str] = web.RequestKey("mockcomposio_operation", str)
+_REQ_BODY: web.RequestKey[Any] = web.RequestKey("mockcomposio_request_body", object)
+_RESP_BODY: web.RequestKey[Any] = web.RequestKey("mockcomposio_response_body", object)  # bytes
+_FAULT: web.RequestKey[str] = web.RequestKey("mockcomposio_fault", str)
+_HINT: web.RequestKey[str] = web.RequestKey("mockcomposio_hint", str)
 JOURNAL_MAX_ITEMS = JOURNAL_LIST_ITEMS
 MAX_BODY_BYTES = 1024 * 1024
 # Nesting levels of a JSON body: API bodies are stored as given, so they must stay well within
@@ -203,7 +204,7 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
 
     async def handle(request: web.Request) -> web.StreamResponse:
         engine = request.app[ENGINE_KEY]
-        request_id = request["request_id"]
+        request_id = request[REQUEST_ID_KEY]
         request[_OPERATION] = route.operation
         project: Project | None = None
         if (request.content_length or 0) > MAX_BODY_BYTES:
@@ -258,7 +259,7 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
         try:
             return await handle(request)
         except ComposioError as err:
-            envelope = err.envelope(request["request_id"])
+            envelope = err.envelope(request[REQUEST_ID_KEY])
             if err.slug != "Mock_ContractViolation" and (
                     problem := contracts.strict_check(request, route.operation, err.status,
                                                       envelope)):
@@ -274,7 +275,7 @@ async def envelope_middleware(request: web.Request,
                               handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
                               ) -> web.StreamResponse:
     request_id = _request_id(request)
-    request["request_id"] = request_id
+    request[REQUEST_ID_KEY] = request_id
     started = time.perf_counter()
     status = 500
     try:
