@@ -170,7 +170,9 @@ def test_sigkill_during_heavy_writes_leaves_a_consistent_state_file(tmp_path: Pa
         saves = 0
         last = None
         while saves < 4:
-            assert all(t.is_alive() for t in threads), errors
+            # A writer only stops early on an error (recorded) or, on a badly overloaded
+            # machine, a request timeout; carry on while any writer is still writing.
+            assert not errors and any(t.is_alive() for t in threads), errors
             if state.exists() and state.stat().st_mtime_ns != last:
                 last = state.stat().st_mtime_ns
                 saves += 1

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.sdk  # drives an official SDK in a subprocess
+
 TS_DIR = Path(__file__).resolve().parent.parent / "ts"
 MIN_NODE_MAJOR = 20  # node:test, --import preloads and the SDK's dependencies need 20+
 NPM_CI = ["npm", "ci", "--no-audit", "--no-fund"]

@@ -27,6 +27,8 @@ from mockcomposio.engine import Engine
 from mockcomposio.server import LiveServer
 from mockcomposio.testing import ConsentDriver
 
+pytestmark = pytest.mark.sdk  # drives an official SDK in a subprocess
+
 ROOT = Path(__file__).resolve().parents[1]
 SNIPPETS = Path(__file__).resolve().parent / "v1_snippets"
 VENV = ROOT / ".venv-v1"
