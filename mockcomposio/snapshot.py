@@ -377,7 +377,7 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
                  for j, ref in enumerate(g.get("tokens", []))])
         provider._user_logins = set(decode(list[str], prov.get("user_logins", []),
                                            f"{p}.user_logins"))
-        project._provider = provider
+        project.install_provider(provider)
 
     problems = consistency_problems(project)
     if problems:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .domain import auth_configs, connected_accounts, consent
 from .domain.connected_accounts import Origin
-from .domain.faults import TOKEN_REFRESH_FAILURE, Fault
+from .domain.faults import Fault
 from .domain.journal import JournalEntry
 from .domain.journal import select as journal_select
 from .domain.models import (
@@ -362,12 +362,8 @@ class Tenant:
         answered with ``preset`` (``rate_limit``, ``auth_config_not_found``, ``server_error``,
         ``invalid_api_key``) and/or delayed; ``preset="token_refresh_failure"`` makes the
         provider refuse the next refresh instead. ``times=None``: until cleared."""
-        project = self.project
-        fault = project.faults.add(operation, preset=preset, latency_ms=latency_ms,
-                                   times=times, retry_after=retry_after)
-        if preset == TOKEN_REFRESH_FAILURE:
-            project.faults.hook_provider(project.provider)
-        return fault
+        return self.project.faults.add(operation, preset=preset, latency_ms=latency_ms,
+                                       times=times, retry_after=retry_after)
 
     def journal(self, *, method: str | None = None, path_prefix: str | None = None,
                 status: int | None = None, operation: str | None = None,

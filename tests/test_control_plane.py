@@ -254,6 +254,17 @@ async def test_token_refresh_failure_expires_the_account(api: Client, engine: En
     assert over_http["status"] == "EXPIRED"
 
 
+async def test_refresh_fault_still_applies_after_a_refused_seed(api: Client,
+                                                                engine: Engine) -> None:
+    # A refused seed puts back a restored tenant (a new provider) with the same faults.
+    tenant = Tenant(engine, KEY["x-api-key"], str(api.make_url("")))
+    doomed = tenant.add_account("gmail", "bob")
+    await control(api, "POST", "faults", {"preset": "token_refresh_failure"})
+    await control(api, "POST", "seed", {"connected_accounts": [{"auth_config": "nope"}]},
+                  status=400)
+    assert tenant.clock.expire_token(doomed.id).status == "EXPIRED"
+
+
 # -- state -------------------------------------------------------------------------------------
 
 async def test_state_export_redacts_secrets_unless_asked(api: Client, engine: Engine) -> None:

@@ -97,7 +97,6 @@ class FaultSet:
         self._faults: list[Fault] = []
         self._next_id = 1
         self._lock = threading.Lock()
-        self._hooked: OAuthProvider | None = None
 
     def add(self, operation: str, *, preset: str | None = None, latency_ms: int = 0,
             times: int | None = 1, retry_after: int = 30) -> Fault:
@@ -154,23 +153,22 @@ class FaultSet:
             if fault.times <= 0:
                 self._faults.remove(fault)
 
-    def hook_provider(self, provider: OAuthProvider) -> None:
-        """Make the provider refuse refresh_token grants while a token_refresh_failure fault is
-        armed (``invalid_grant``: Composio then marks the account EXPIRED, as for a user who
-        revoked the app). Wraps the one method every refresh goes through, HTTP or in-process."""
-        if self._hooked is provider:
-            return
-        original = provider.token_endpoint
 
-        def token_endpoint(form: Mapping[str, str],
-                           headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
-            if form.get("grant_type") == "refresh_token":
-                fault = self.take_refresh_failure()
-                if fault is not None:
-                    return 400, {"error": "invalid_grant",
-                                 "error_description": "The refresh token was rejected "
-                                 f"(fault {fault.name} injected with POST /_mock/faults)."}
-            return original(form, headers)
+def gate_refreshes(provider: OAuthProvider, faults: Callable[[], FaultSet]) -> None:
+    """Make the provider refuse refresh_token grants while a token_refresh_failure fault is
+    armed (``invalid_grant``: Composio then marks the account EXPIRED, as for a user who
+    revoked the app). Wraps the one method every refresh goes through, HTTP or in-process;
+    ``faults()`` is read per grant, so it follows whichever FaultSet the tenant holds."""
+    original = provider.token_endpoint
 
-        provider.token_endpoint = token_endpoint  # type: ignore[method-assign]
-        self._hooked = provider
+    def token_endpoint(form: Mapping[str, str],
+                       headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+        if form.get("grant_type") == "refresh_token":
+            fault = faults().take_refresh_failure()
+            if fault is not None:
+                return 400, {"error": "invalid_grant",
+                             "error_description": "The refresh token was rejected "
+                             f"(fault {fault.name} injected with POST /_mock/faults)."}
+        return original(form, headers)
+
+    provider.token_endpoint = token_endpoint  # type: ignore[method-assign]

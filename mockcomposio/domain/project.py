@@ -129,8 +129,17 @@ class Project:
         if self._provider is None:
             from .provider import OAuthProvider
 
-            self._provider = OAuthProvider(self.clock, self.ids, faker_seed=self.seed)
+            self.install_provider(OAuthProvider(self.clock, self.ids, faker_seed=self.seed))
+            assert self._provider is not None
         return self._provider
+
+    def install_provider(self, provider: OAuthProvider) -> None:
+        """Make ``provider`` this tenant's OAuth provider (new, or restored from a snapshot),
+        with its refreshes subject to the tenant's token_refresh_failure faults."""
+        from .faults import gate_refreshes
+
+        gate_refreshes(provider, lambda: self.faults)
+        self._provider = provider
 
     # -- time ----------------------------------------------------------------------------------
     def now(self) -> float:

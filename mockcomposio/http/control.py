@@ -73,8 +73,6 @@ def seed(c: Call) -> HandlerResult:
                 old.journal, old.consent, old.faults)
             restored.strict_contracts = old.strict_contracts
             restored.contract_violations = old.contract_violations
-            if restored.faults:
-                restored.faults.hook_provider(restored.provider)
             c.engine.install(restored)
             raise bad_request(str(exc), slug="Mock_InvalidSeed",
                               suggested_fix="Fix the field named in the message; the seed "
@@ -218,8 +216,6 @@ def faults_create(c: Call) -> HandlerResult:
             times=body.get("times", 1), retry_after=int(body.get("retry_after", 30)))
     except ValueError as exc:
         raise bad_request(str(exc), slug="Validation_Error") from exc
-    if preset == faults_mod.TOKEN_REFRESH_FAILURE:
-        c.project.faults.hook_provider(c.project.provider)
     return 200, fault.as_json()
 
 
