@@ -74,16 +74,10 @@ class ConsentScript:
         project.schedule(project.now(), AUTO_CONSENT, link.token)
 
     def as_json(self) -> dict[str, Any]:
-        return {"mode": self.mode, "default": outcome_json(self.default),
-                "queued": [outcome_json(o) for o in self.queue],
+        return {"mode": self.mode, "default": self.default.as_kwargs(),
+                "queued": [o.as_kwargs() for o in self.queue],
                 "pending": len(self.pending),
                 "results": [result_json(r) for r in self.results]}
-
-
-def outcome_json(o: Outcome) -> dict[str, Any]:
-    return {"decision": o.decision, "scopes": None if o.scopes is None else list(o.scopes),
-            "provider_error": o.provider_error,
-            "fields": None if o.fields is None else dict(o.fields)}
 
 
 def result_json(r: ConsentResult) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from multidict import MultiMapping
 
 from .. import contracts
 from ..domain.connected_accounts import Origin
-from ..domain.journal import MAX_ITEMS as JOURNAL_LIST_ITEMS
+from ..domain.journal import MAX_ITEMS as JOURNAL_MAX_ITEMS
 from ..domain.journal import JournalEntry
 from ..domain.project import Project
 from ..domain.redact import redact, redact_form, redact_query
@@ -45,7 +45,6 @@ _REQ_BODY: web.RequestKey[Any] = web.RequestKey("mockcomposio_request_body", obj
 _RESP_BODY: web.RequestKey[Any] = web.RequestKey("mockcomposio_response_body", object)  # bytes
 _FAULT: web.RequestKey[str] = web.RequestKey("mockcomposio_fault", str)
 _HINT: web.RequestKey[str] = web.RequestKey("mockcomposio_hint", str)
-JOURNAL_MAX_ITEMS = JOURNAL_LIST_ITEMS
 MAX_BODY_BYTES = 1024 * 1024
 # Nesting levels of a JSON body: API bodies are stored as given, so they must stay well within
 # what deep copies, renders and exports can handle; the control plane's state import carries
@@ -117,7 +116,7 @@ def encode_json(payload: Any) -> bytes:
 
 
 def error_response(err: ComposioError, request_id: str) -> web.Response:
-    """The envelope as a response (for code outside the middleware; not journaled)."""
+    """The envelope as a response (the middleware's ``_error`` also journals it)."""
     return json_response(err.status, err.envelope(request_id), request_id, err.headers)
 
 
@@ -318,7 +317,7 @@ async def envelope_middleware(request: web.Request,
 
 
 def _error(request: web.Request, err: ComposioError, request_id: str) -> web.Response:
-    response = json_response(err.status, err.envelope(request_id), request_id, err.headers)
+    response = error_response(err, request_id)
     request[_RESP_BODY] = response.body
     return response
 
