@@ -43,6 +43,15 @@ def test_redact_hides_every_secret_key_at_any_depth() -> None:
     assert redact(long, max_items=2) == {"items": [{"token": REDACTED}] * 2 + ["… 10 more"]}
 
 
+def test_redact_hides_the_catalogues_secret_fields_too() -> None:
+    # The journal hides what the API masks: every field the catalogue calls secret.
+    body = {"proxy_config": {"proxy_url": "https://p", "proxy_auth_key": "pk-123456"},
+            "credentials": {"private_key": "-----BEGIN", "consumer_secret": "cs-1"}}
+    assert redact(body) == {
+        "proxy_config": {"proxy_url": "https://p", "proxy_auth_key": REDACTED},
+        "credentials": {"private_key": REDACTED, "consumer_secret": REDACTED}}
+
+
 def test_redact_query_and_form() -> None:
     assert redact_query("") == ""
     assert redact_query("limit=5&cursor=x") == "limit=5&cursor=x"

@@ -8,14 +8,18 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from .catalogue import SECRET_FIELD_NAMES
+
 REDACTED = "REDACTED"
 
 # Compared case-insensitively, with "-" read as "_" (so x-api-key and X_API_KEY both match).
+# Also every field the catalogue calls secret (proxy_auth_key, private_key, ...), so the
+# journal, log and exports hide what the API itself masks.
 SECRET_KEYS = frozenset({
     "api_key", "x_api_key", "apikey", "client_secret", "access_token", "refresh_token",
     "id_token", "password", "token", "code_verifier", "generic_api_key", "bearer_token",
     "secret", "authorization", "cookie",
-})
+}) | SECRET_FIELD_NAMES
 # In query strings and forms an authorization code is a secret too; in JSON bodies "code" is
 # also the error envelope's numeric code, so it is only redacted there when it is a string.
 QUERY_SECRET_KEYS = SECRET_KEYS | {"code"}
