@@ -201,7 +201,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
             seed = "None" if tenant.seed is None else str(tenant.seed)
             report.sections.append(("mockcomposio", (
                 f"tenant api_key={tenant.api_key} base_url={tenant.base_url} seed={seed} "
-                f"consent={tenant.consent.mode} strict={tenant.strict}\n"
+                f"consent={tenant.last_consent_mode} strict={tenant.strict}\n"
                 f"reproduce the same ids/tokens/users with "
                 f"@pytest.mark.mock_composio(seed={seed})")))
     return report

@@ -123,6 +123,12 @@ class Tenant:
             self._adopt(project)
         return project
 
+    @property
+    def last_consent_mode(self) -> str:
+        """The consent mode of the project this handle last used. For failure reports, which
+        may run after the fixture dropped the tenant: ``project`` would create it again."""
+        return self._project.consent.mode if self._project is not None else "manual"
+
     def _adopt(self, project: Project) -> None:
         # Scripted flows are completed in-process with this tenant's base URL.
         project.consent.origin = self.base_url

@@ -348,3 +348,14 @@ def test_token_refresh_failure_fault_expires_the_account(mock_composio: Tenant,
     account = mock_composio.add_account("gmail")
     mock_composio.fault(preset="token_refresh_failure")
     assert composio_clock.expire_token(account.id).status == "EXPIRED"
+
+
+def test_failure_report_does_not_bring_a_dropped_tenant_back(mock_composio_server: Any) -> None:
+    # A teardown failure (e.g. a strict-mode violation) is reported after the fixture dropped
+    # the tenant; describing it must not create the project again.
+    engine = mock_composio_server.engine
+    tenant = Tenant(engine, "report-after-drop", mock_composio_server.base_url)
+    tenant.consent.set_mode("deny")
+    engine.drop(tenant.api_key)
+    assert tenant.last_consent_mode == "auto"
+    assert tenant.api_key not in engine.projects
