@@ -39,6 +39,9 @@ class StateSaver:
     (with fsync), so a crash at any moment leaves the previous or the new snapshot, whole."""
 
     def __init__(self, engine: Engine, path: Path, interval: float = 0.2) -> None:
+        from . import snapshot  # only with --state-file: keeps `serve` start-up lean
+
+        self._snapshot = snapshot
         self.engine = engine
         self.path = path
         self.interval = interval
@@ -60,9 +63,7 @@ class StateSaver:
             # Built on the loop thread (handlers run there too, so it is consistent); encoding
             # and the disk write happen on a worker thread.
             started = time.perf_counter()
-            from . import snapshot  # only with --state-file: keeps `serve` start-up lean
-
-            doc = snapshot.export_engine(self.engine, secrets=True)
+            doc = self._snapshot.export_engine(self.engine, secrets=True)
             # A big state takes a while to export and blocks requests meanwhile: wait at least
             # 4x that long before the next save, so saving stays under ~20% of the loop.
             pause = max(self.interval, 4 * (time.perf_counter() - started))
@@ -73,15 +74,11 @@ class StateSaver:
                           self.path, exc)
 
     def _write(self, doc: dict[str, Any]) -> None:
-        from . import snapshot
-
-        snapshot.write_atomic(self.path, snapshot.dumps(doc))
+        self._snapshot.write_atomic(self.path, self._snapshot.dumps(doc))
         self.saves += 1
 
     def save_now(self) -> None:
-        from . import snapshot
-
-        self._write(snapshot.export_engine(self.engine, secrets=True))
+        self._write(self._snapshot.export_engine(self.engine, secrets=True))
 
     async def aclose(self) -> None:
         if self._task is not None and not self._task.done():
