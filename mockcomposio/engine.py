@@ -50,18 +50,14 @@ class Engine:
         self.install(project)
         return project
 
-    @staticmethod
-    def prepare(project: Project) -> None:
-        """Wire a project's timers (link expiry, token refresh, scripted consent)."""
+    def install(self, project: Project) -> None:
+        """Make ``project`` the live tenant of its API key (replacing any other), with its
+        timers wired (link expiry, token refresh, scripted consent) and its token-addressed
+        links findable. Used for new tenants and restored snapshots."""
         from .domain import connected_accounts, consent
 
         connected_accounts.install(project)
         project.on_deadline(consent.AUTO_CONSENT, consent.auto_consent)
-
-    def install(self, project: Project) -> None:
-        """Make ``project`` the live tenant of its API key (replacing any other), with its
-        token-addressed links findable. Used for new tenants and restored snapshots."""
-        self.prepare(project)
         project.engine_hooks = self
         with self.lock:
             old = self._projects.get(project.api_key)
@@ -82,11 +78,8 @@ class Engine:
 
     def reset(self, api_key: str, *, seed: int | None = None) -> Project:
         """Forget everything of one tenant in O(1): a fresh Project replaces the old one."""
-        with self.lock:
-            old = self._projects.pop(api_key, None)
-            if old is not None:
-                self._projects_by_id.pop(old.id, None)
-            return self._new_project(api_key, self.seed if seed is None else seed)
+        # install() replaces the old project of the key, and its id
+        return self._new_project(api_key, self.seed if seed is None else seed)
 
     def drop(self, api_key: str) -> None:
         with self.lock:
