@@ -83,7 +83,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _contracts_check(args: argparse.Namespace) -> int:
-    from .contract_check import check
+    from .contracts.check import check
 
     report = check(args.base_url, args.api_key, toolkit=args.toolkit,
                    api_key_toolkit=args.api_key_toolkit)
@@ -94,7 +94,7 @@ def _contracts_check(args: argparse.Namespace) -> int:
 def _contracts_diff(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .contract_diff import diff_file
+    from .contracts.diff import diff_file
 
     try:
         report = diff_file(Path(args.spec))

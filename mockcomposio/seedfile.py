@@ -92,7 +92,7 @@ def apply_tenant(engine: Engine, api_key: str, section: dict[str, Any], base_url
                  *, path: str = "") -> dict[str, Any]:
     """Create one tenant's declared auth configs, then its accounts (in order). Toolkits and
     references are checked first, so a mistake there changes nothing."""
-    from .tenant import Tenant
+    from .testing.tenant import Tenant
 
     precheck(engine, api_key, section, path)
     tenant = Tenant(engine, api_key, base_url, seed=engine.project(api_key).seed)

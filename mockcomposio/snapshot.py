@@ -276,15 +276,8 @@ def _field(data: dict[str, Any], key: str, path: str) -> Any:
 
 def build_project(engine: Engine, data: Any, path: str) -> Project:
     """A detached Project rebuilt from one tenant's data (not yet live)."""
-    from .domain.provider import (
-        OAuthApp,
-        OAuthProvider,
-        PendingAuthorization,
-        TokenRecord,
-        _CodeRecord,
-        _Grant,
-        _Pending,
-    )
+    from .domain.provider import OAuthApp, OAuthProvider, PendingAuthorization, TokenRecord
+    from .domain.provider.records import _CodeRecord, _Grant, _Pending
 
     if not isinstance(data, dict):
         raise SnapshotError(f"{path}: expected an object")

@@ -17,12 +17,12 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from .domain.outcomes import ConsentResult, Outcome
+from ..domain.outcomes import ConsentResult, Outcome
 
 __all__ = ["ConsentDriver", "ConsentError", "ConsentResult", "Outcome"]
 
 if TYPE_CHECKING:
-    from .domain.consent import ConsentScript
+    from ..domain.consent import ConsentScript
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -93,7 +93,7 @@ class ConsentDriver:
         if self._script_source is not None:
             return self._script_source()
         if self._own is None:
-            from .domain.consent import ConsentScript
+            from ..domain.consent import ConsentScript
 
             self._own = ConsentScript()
         return self._own

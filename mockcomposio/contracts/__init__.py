@@ -30,8 +30,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .errors import ComposioError, validation_error
-from .resources import contracts_dir
+from ..errors import ComposioError, validation_error
+from ..resources import contracts_dir
 
 log = logging.getLogger("mockcomposio.contracts")
 
