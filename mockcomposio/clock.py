@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 
 class VirtualClock:
@@ -59,3 +60,27 @@ def iso(epoch_seconds: float) -> str:
     """ISO-8601 with milliseconds and a Z, the way Composio writes timestamps."""
     dt = datetime.fromtimestamp(epoch_seconds, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def to_epoch(when: Any) -> float:
+    """Epoch seconds from any way a test names a moment: epoch seconds (int or float), a
+    ``datetime`` (naive means UTC), or an ISO-8601 string (``"2030-01-01T00:00:00Z"``,
+    ``"2030-01-01"``). Raises ``ValueError`` naming the value otherwise."""
+    if isinstance(when, int | float) and not isinstance(when, bool):
+        return float(when)
+    if isinstance(when, datetime):
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    if isinstance(when, str):
+        text = when.strip()
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    raise ValueError(f"{when!r} is neither epoch seconds, a datetime nor an ISO-8601 time "
+                     "(e.g. \"2030-01-01T00:00:00Z\")")

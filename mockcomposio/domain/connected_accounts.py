@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from ..errors import ComposioError, bad_request, connected_account_not_found
 from . import auth_configs
 from .catalogue import AuthSchemeSpec, Toolkit
+from .journal import record_in_process
 from .models import (
     ACCOUNT_STATUSES,
     ACTIVE,
@@ -36,7 +37,9 @@ from .models import (
     LINK_LIFETIME_SECONDS,
     PENDING_STATUSES,
     REASON_AUTH_CONFIG_DISABLED,
+    REASON_AUTHORIZATION_FAILED,
     REASON_CALLBACK_FAILED,
+    REASON_CONSENT_DENIED,
     REASON_INITIATION_TIMEOUT,
     REASON_MAX_AUTH_FAILURES,
     REASON_REFRESH_PERMANENT,
@@ -483,11 +486,18 @@ def complete_callback(project: Project, link_obj: Link, query: Mapping[str, str]
         error = query.get("error", "")
         description = query.get("error_description", "")
         message = f"{error}: {description}" if description else error
-        _fail(project, account, f"{REASON_CALLBACK_FAILED}: provider returned {message}", error)
+        # No code came back, so nothing was exchanged: say what the provider said.
+        reason = (f"{REASON_CONSENT_DENIED} ({message})" if error == "access_denied"
+                  else f"{REASON_AUTHORIZATION_FAILED}: {message}")
+        _fail(project, account, reason, error)
         return app_redirect(account, link_obj.callback_url, success=False, error=message)
     code = query.get("code", "")
     _, spec = _toolkit_and_scheme(project, ac)
     app = project.provider.get_app(link_obj.client_id or "")
+    form = {"grant_type": "authorization_code", "client_id": link_obj.client_id or "",
+            "client_secret": client_secret_for(project, ac, app) if app else "",
+            "code": code, "redirect_uri": link_obj.redirect_uri or "",
+            "code_verifier": link_obj.code_verifier or ""}
     try:
         if app is None:
             raise ProviderError("invalid_client", "the OAuth app is no longer registered", 401)
@@ -495,10 +505,12 @@ def complete_callback(project: Project, link_obj: Link, query: Mapping[str, str]
             client_id=app.client_id, client_secret=client_secret_for(project, ac, app), code=code,
             redirect_uri=link_obj.redirect_uri or "", code_verifier=link_obj.code_verifier or "")
     except ProviderError as exc:
+        _journal_token_call(project, ac.toolkit, form, exc.status, exc.body())
         _fail(project, account, f"{REASON_CALLBACK_FAILED}: {exc.error}: {exc.description}",
               exc.error)
         return app_redirect(account, link_obj.callback_url, success=False,
                             error=f"{exc.error}: {exc.description}")
+    _journal_token_call(project, ac.toolkit, form, 200, _token_body(project, tokens))
     state = TokenState(access_token=tokens.access_token, refresh_token=tokens.refresh_token,
                        expires_at=tokens.expires_at, scopes=list(tokens.scopes),
                        client_id=app.client_id)
@@ -507,6 +519,26 @@ def complete_callback(project: Project, link_obj: Link, query: Mapping[str, str]
                             "name": tokens.user.name, "login": tokens.user.login}
     _store_tokens(project, account, state, spec)
     return app_redirect(account, link_obj.callback_url, success=True)
+
+
+def _journal_token_call(project: Project, toolkit: str, form: dict[str, str], status: int,
+                        body: dict[str, Any]) -> None:
+    """Composio's server-side call to the provider's token endpoint: in the fake it runs
+    in-process, and is journaled like an HTTP call (``source: "in-process"``, secrets
+    redacted) so ``journal(operation="provider.token")`` shows exchanges and refreshes."""
+    record_in_process(project.journal, at=project.now(), method="POST",
+                      path=f"/_oauth/{project.id}/{toolkit}/token", operation="provider.token",
+                      status=status, request_body=form, response_body=body)
+
+
+def _token_body(project: Project, tokens: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"access_token": tokens.access_token,
+                            "token_type": tokens.token_type, "scope": " ".join(tokens.scopes)}
+    if tokens.refresh_token:
+        body["refresh_token"] = tokens.refresh_token
+    if tokens.expires_at is not None:
+        body["expires_in"] = max(0, int(tokens.expires_at - project.now()))
+    return body
 
 
 def _fail(project: Project, account: ConnectedAccount, reason: str, error: str) -> None:
@@ -573,11 +605,15 @@ def refresh_tokens(project: Project, account: ConnectedAccount) -> bool:
     if not token.refresh_token or app is None or ac is None:
         _expire(project, account, REASON_REFRESH_PERMANENT, "no refresh token")
         return False
+    form = {"grant_type": "refresh_token", "client_id": app.client_id,
+            "client_secret": client_secret_for(project, ac, app),
+            "refresh_token": token.refresh_token}
     try:
         fresh = project.provider.refresh(client_id=app.client_id,
                                          client_secret=client_secret_for(project, ac, app),
                                          refresh_token=token.refresh_token)
     except ProviderError as exc:
+        _journal_token_call(project, ac.toolkit, form, exc.status, exc.body())
         if exc.error in ("invalid_grant", "invalid_client", "unauthorized_client"):
             _expire(project, account, REASON_REFRESH_PERMANENT, f"{exc.error}: {exc.description}")
             return False
@@ -589,6 +625,7 @@ def refresh_tokens(project: Project, account: ConnectedAccount) -> bool:
         else:
             project.schedule(project.now() + REFRESH_RETRY_SECONDS, "token", account.id)
         return False
+    _journal_token_call(project, ac.toolkit, form, 200, _token_body(project, fresh))
     account.token = TokenState(access_token=fresh.access_token,
                                refresh_token=fresh.refresh_token or token.refresh_token,
                                expires_at=fresh.expires_at, scopes=list(fresh.scopes),

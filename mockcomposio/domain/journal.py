@@ -8,6 +8,7 @@ the API's own renderers) are kept as the bytes sent and redacted when read.
 from __future__ import annotations
 
 import json
+import time
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -26,14 +27,14 @@ class JournalEntry:
 
     __slots__ = ("_response", "_response_raw", "at", "duration_ms", "extra", "fault", "hint",
                  "method", "operation", "path", "query", "request_body", "request_id", "seq",
-                 "status", "wall_time")
+                 "source", "status", "wall_time")
 
     def __init__(self, seq: int, at: float, wall_time: float, method: str, path: str,
                  query: str, status: int, duration_ms: float, request_id: str,
                  operation: str | None, request_body: Any = None, response_body: Any = None,
                  hint: str | None = None, fault: str | None = None,
                  extra: dict[str, Any] | None = None, *,
-                 response_raw: bytes | None = None) -> None:
+                 response_raw: bytes | None = None, source: str = "http") -> None:
         self.seq = seq
         self.at = at  # virtual clock of the tenant (seconds since epoch)
         self.wall_time = wall_time  # real time.time()
@@ -50,6 +51,9 @@ class JournalEntry:
         self.hint = hint  # near-miss hint when no route matched
         self.fault = fault  # name of the injected fault that answered, if any
         self.extra = extra or {}
+        # "http": a request that reached the server; "in-process": a call the fake's Composio
+        # made to its own OAuth provider (code exchange, refresh, revoke) without HTTP.
+        self.source = source
 
     @property
     def response_body(self) -> Any:
@@ -68,7 +72,7 @@ class JournalEntry:
             "status": self.status, "duration_ms": round(self.duration_ms, 3),
             "request_id": self.request_id, "operation": self.operation,
             "request_body": self.request_body, "response_body": self.response_body,
-            "hint": self.hint, "fault": self.fault,
+            "hint": self.hint, "fault": self.fault, "source": self.source,
         }
 
     def __repr__(self) -> str:
@@ -99,6 +103,20 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def record_in_process(journal: Journal, *, at: float, method: str, path: str,
+                      operation: str, status: int, request_body: Any, response_body: Any,
+                      duration_ms: float = 0.0) -> JournalEntry:
+    """Journal a call Composio makes to the provider server-side (in-process in the fake,
+    an HTTP request in the real system), redacted like any other entry."""
+    entry = JournalEntry(
+        seq=journal.next_seq(), at=at, wall_time=time.time(), method=method, path=path,
+        query="", status=status, duration_ms=duration_ms, request_id="in-process",
+        operation=operation, request_body=redact(request_body, max_items=MAX_ITEMS),
+        response_body=redact(response_body, max_items=MAX_ITEMS), source="in-process")
+    journal.append(entry)
+    return entry
 
 
 def select(entries: list[JournalEntry], *, method: str | None = None,

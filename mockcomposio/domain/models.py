@@ -21,6 +21,9 @@ REASON_INITIATION_TIMEOUT = "Connection initiation did not complete within 10 mi
 REASON_REFRESH_PERMANENT = "Permanent auth error during token refresh"
 REASON_MAX_AUTH_FAILURES = "Max auth failures reached"
 REASON_CALLBACK_FAILED = "OAuth callback failed during token exchange"
+# The provider answered the authorization itself with an error (no exchange took place).
+REASON_CONSENT_DENIED = "User denied consent at the provider"
+REASON_AUTHORIZATION_FAILED = "OAuth authorization failed at the provider"
 REASON_USER_UPDATE = "Connection status updated by user"
 REASON_AUTH_CONFIG_DISABLED = "Auth config is disabled"
 REASON_REVOKED_BY_USER = "Revoked via user-initiated revoke endpoint"

@@ -8,7 +8,6 @@ its tenants). Control-plane requests are not journaled and cannot be faulted.
 
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Any
 
 from .. import __version__, snapshot
@@ -112,17 +111,14 @@ def clock_update(c: Call) -> HandlerResult:
 
 
 def _epoch(value: Any) -> float:
-    if isinstance(value, int | float):
-        return float(value)
+    from ..clock import to_epoch
+
     try:
-        when = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return to_epoch(value)
     except ValueError as exc:
         raise bad_request(f"set: {value!r} is neither epoch seconds nor an ISO-8601 time.",
                           slug="Validation_Error",
                           suggested_fix='Send e.g. {"set": "2030-01-01T00:00:00Z"}.') from exc
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=_dt.UTC)
-    return when.timestamp()
 
 
 # -- consent -----------------------------------------------------------------------------------

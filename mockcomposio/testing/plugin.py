@@ -41,8 +41,8 @@ from typing import Any
 import pytest
 
 from .. import netguard
-from .consent import Outcome
-from .tenant import Tenant
+from .consent import ConsentDriver, Outcome
+from .tenant import Tenant, TenantClock
 
 _tenant_numbers = itertools.count(1)
 _MARKER_KEYS = frozenset({"seed", "consent", "strict", "network"})
@@ -290,28 +290,42 @@ def _violation_message(violations: list[Any]) -> str:
     return "\n".join(lines)
 
 
-@pytest.fixture
-def composio_tenant_factory(mock_composio_server: Any, request: pytest.FixtureRequest,
-                            ) -> Iterator[Callable[..., Tenant]]:
-    """``make(seed=..., consent=..., strict=...)``: more tenants for one test (e.g. two apps)."""
-    made: list[Tenant] = []
-    node = request.node
-    base = _marker_options(node)
+class TenantFactory:
+    """What ``composio_tenant_factory`` hands out: ``make(seed=, consent=, strict=,
+    network=)`` (or call the factory itself) for another tenant of the same server, with the
+    test's marker options as defaults. Every tenant made is dropped after the test."""
 
-    def make(**options: Any) -> Tenant:
+    def __init__(self, make: Callable[[dict[str, Any]], Tenant]) -> None:
+        self._make = make
+        self.made: list[Tenant] = []
+
+    def make(self, **options: Any) -> Tenant:
         unknown = set(options) - _MARKER_KEYS
         if unknown:
-            raise TypeError(f"unknown tenant option(s) {sorted(unknown)}")
-        tenant = _new_tenant(mock_composio_server, request.config, node.nodeid,
-                             {**base, **options}, len(made) + 1)
-        made.append(tenant)
+            raise TypeError(f"unknown tenant option(s) {sorted(unknown)}; known: "
+                            f"{sorted(_MARKER_KEYS)}")
+        tenant = self._make(options)
+        self.made.append(tenant)
         return tenant
+
+    __call__ = make
+
+
+@pytest.fixture
+def composio_tenant_factory(mock_composio_server: Any, request: pytest.FixtureRequest,
+                            ) -> Iterator[TenantFactory]:
+    """``make(seed=..., consent=..., strict=...)``: more tenants for one test (e.g. two apps)."""
+    node = request.node
+    base = _marker_options(node)
+    factory = TenantFactory(lambda options: _new_tenant(
+        mock_composio_server, request.config, node.nodeid, {**base, **options},
+        len(factory.made) + 1))
 
     violations: list[Any] = []
     try:
-        yield make
+        yield factory
     finally:
-        for tenant in made:
+        for tenant in factory.made:
             violations += _violations_of(mock_composio_server, tenant)
             mock_composio_server.engine.drop(tenant.api_key)
     if violations:
@@ -319,14 +333,14 @@ def composio_tenant_factory(mock_composio_server: Any, request: pytest.FixtureRe
 
 
 @pytest.fixture
-def composio_consent(mock_composio: Tenant) -> Any:
+def composio_consent(mock_composio: Tenant) -> ConsentDriver:
     """The tenant's :class:`~mockcomposio.testing.ConsentDriver`."""
     return mock_composio.consent
 
 
 @pytest.fixture
-def composio_clock(mock_composio: Tenant) -> Any:
-    """The tenant's :class:`~mockcomposio.tenant.TenantClock`."""
+def composio_clock(mock_composio: Tenant) -> TenantClock:
+    """The tenant's :class:`~mockcomposio.TenantClock`."""
     return mock_composio.clock
 
 

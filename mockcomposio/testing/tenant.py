@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..clock import to_epoch
 from ..domain import auth_configs, connected_accounts, consent
 from ..domain.connected_accounts import Origin
 from ..domain.faults import Fault
@@ -43,6 +44,18 @@ if TYPE_CHECKING:
     from ..domain.project import Project
     from ..engine import Engine
 
+
+
+def _config_id(auth_config: AuthConfig | str) -> str:
+    """Every helper that names an auth config takes the object or its ``ac_...`` id."""
+    return auth_config.id if isinstance(auth_config, AuthConfig) else auth_config
+
+
+def _account_id(account: ConnectedAccount | str) -> str:
+    """Every helper that names a connected account takes the object or its ``ca_...`` id."""
+    return account.id if isinstance(account, ConnectedAccount) else account
+
+
 class TenantClock:
     """The tenant's virtual clock. Moving it applies every expiry that falls due (links after
     10 minutes, access tokens at ``expires_at`` then refresh, ...), without sleeping."""
@@ -64,9 +77,12 @@ class TenantClock:
         return self._tenant.project.advance_clock(
             seconds + 60 * minutes + 3600 * hours + 86400 * days)
 
-    def set(self, when: float | _dt.datetime) -> float:
-        """Jump to a point in time (forward or back); due expiries are applied."""
-        epoch = when.timestamp() if isinstance(when, _dt.datetime) else float(when)
+    def set(self, when: float | str | _dt.datetime) -> float:
+        """Jump to a point in time (forward or back); due expiries are applied.
+
+        ``when``: epoch seconds, a ``datetime`` (naive means UTC) or an ISO-8601 string such
+        as ``"2030-01-01T00:00:00Z"`` (what ``POST /_mock/clock`` accepts too)."""
+        epoch = to_epoch(when)
         project = self._tenant.project
         with project.lock:
             t = project.clock.set(epoch)
@@ -89,9 +105,12 @@ class TenantClock:
     def frozen(self) -> bool:
         return self._tenant.project.clock.frozen
 
-    def expire_token(self, account_id: str) -> ConnectedAccount:
+    def expire_token(self, account: ConnectedAccount | str) -> ConnectedAccount:
         """Advance just past the account's access-token expiry (Composio then refreshes it,
-        or marks the account EXPIRED if the provider refuses). Returns the account after."""
+        or marks the account EXPIRED if the provider refuses). Returns the account after.
+        Raises ``ValueError`` for an account whose token never expires (see
+        :func:`mockcomposio.expiring_toolkits`)."""
+        account_id = _account_id(account)
         account = self._tenant.account(account_id)
         if account.token is None or account.token.expires_at is None:
             raise ValueError(f"{account_id} has no expiring access token "
@@ -236,17 +255,20 @@ class Tenant:
             self.disable_auth_config(ac.id)
         return ac
 
-    def disable_auth_config(self, auth_config_id: str) -> AuthConfig:
+    def disable_auth_config(self, auth_config: AuthConfig | str) -> AuthConfig:
+        """Disable a config (object or id): new connections are refused, existing accounts
+        keep working."""
         project = self.project
         with project.lock:
-            return auth_configs.set_status(project, auth_config_id, DISABLED)
+            return auth_configs.set_status(project, _config_id(auth_config), DISABLED)
 
-    def enable_auth_config(self, auth_config_id: str) -> AuthConfig:
+    def enable_auth_config(self, auth_config: AuthConfig | str) -> AuthConfig:
+        """Enable a disabled config (object or id) again."""
         project = self.project
         with project.lock:
-            return auth_configs.set_status(project, auth_config_id, ENABLED)
+            return auth_configs.set_status(project, _config_id(auth_config), ENABLED)
 
-    def link(self, auth_config_id: str, user_id: str, callback_url: str | None = None,
+    def link(self, auth_config: AuthConfig | str, user_id: str, callback_url: str | None = None,
              ) -> tuple[ConnectedAccount, str]:
         """Open a Connect Link as the API would: an INITIATED account and its redirect URL.
         (Links the tenant opens itself never consume scripted consent outcomes.)"""
@@ -255,20 +277,22 @@ class Tenant:
             project.consent.quiet += 1
             try:
                 account, _, redirect = connected_accounts.link(
-                    project, Origin(self.base_url), auth_config_id=auth_config_id,
+                    project, Origin(self.base_url), auth_config_id=_config_id(auth_config),
                     user_id=user_id, callback_url=callback_url)
             finally:
                 project.consent.quiet -= 1
         return account, redirect
 
-    def connect(self, auth_config_id: str, user_id: str, **consent: Any) -> ConnectedAccount:
+    def connect(self, auth_config: AuthConfig | str, user_id: str, **consent: Any,
+                ) -> ConnectedAccount:
         """Link and complete consent over HTTP in one go: an ACTIVE account (unless consent
         says no). ``consent`` takes :meth:`ConsentDriver.complete`'s keywords."""
-        account, redirect = self.link(auth_config_id, user_id)
+        account, redirect = self.link(auth_config, user_id)
         self.consent.complete(redirect, **consent)
         return self.account(account.id)
 
     def complete(self, redirect_url: str, **kwargs: Any) -> ConsentResult:
+        """Shorthand for ``self.consent.complete(...)``."""
         return self.consent.complete(redirect_url, **kwargs)
 
     def add_account(self, auth_config: AuthConfig | str, user_id: str | None = None, *,
@@ -381,11 +405,12 @@ class Tenant:
                               limit=limit)
 
     # -- asserting ----------------------------------------------------------------------------
-    def account(self, account_id: str) -> ConnectedAccount:
+    def account(self, account: ConnectedAccount | str) -> ConnectedAccount:
+        """The stored account (object or id) as it is now, due expiries applied."""
         project = self.project
         with project.lock:
             project.run_due()
-            return connected_accounts.get(project, account_id)
+            return connected_accounts.get(project, _account_id(account))
 
     def accounts(self, **filters: Any) -> list[ConnectedAccount]:
         """Stored accounts, newest first; filters as the API's list (``user_ids=[...]``,
@@ -395,15 +420,18 @@ class Tenant:
             project.run_due()
             return connected_accounts.list_accounts(project, **filters)
 
-    def requested_scopes(self, account_id: str) -> list[str]:
-        return list(self.account(account_id).requested_scopes)
+    def requested_scopes(self, account: ConnectedAccount | str) -> list[str]:
+        """The scopes the provider was asked for when the connection started."""
+        return list(self.account(account).requested_scopes)
 
-    def granted_scopes(self, account_id: str) -> list[str] | None:
-        granted = self.account(account_id).granted_scopes
+    def granted_scopes(self, account: ConnectedAccount | str) -> list[str] | None:
+        """The scopes the user granted (None until consent completes)."""
+        granted = self.account(account).granted_scopes
         return None if granted is None else list(granted)
 
-    def auth_config(self, auth_config_id: str) -> AuthConfig:
-        return auth_configs.get(self.project, auth_config_id)
+    def auth_config(self, auth_config: AuthConfig | str) -> AuthConfig:
+        """The stored auth config (object or id) as it is now."""
+        return auth_configs.get(self.project, _config_id(auth_config))
 
     def auth_configs(self, **filters: Any) -> list[AuthConfig]:
         """Stored auth configs, newest first (``toolkit_slugs=[...]``, ``show_disabled=True``)."""
