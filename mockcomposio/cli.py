@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 
+from . import __version__
+
 
 def _is_loopback(host: str) -> bool:
     import ipaddress
@@ -66,9 +68,9 @@ def _serve(args: argparse.Namespace) -> int:
     def ready(base_url: str) -> None:
         # The first line printed is the base URL, so scripts can read it.
         print(base_url, flush=True)
-        print(f"mockcomposio serving the Composio API at {base_url}/api/v3.1 "
-              f"(health: {base_url}/_mock/health). Ctrl-C stops it.", file=sys.stderr,
-              flush=True)
+        print(f"mockcomposio {__version__} serving the Composio API at {base_url}/api/v3.1 "
+              f"(inspector: {base_url}/_mock/, health: {base_url}/_mock/health). "
+              "Ctrl-C stops it.", file=sys.stderr, flush=True)
 
     try:
         serve_forever(engine, args.host, args.port, ready, state_file=state_file,
@@ -109,6 +111,7 @@ def _contracts_diff(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockcomposio",
                                      description="An offline fake of Composio's auth API.")
+    parser.add_argument("--version", action="version", version=f"mockcomposio {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the fake server")
     serve.add_argument("--host", default="127.0.0.1",

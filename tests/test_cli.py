@@ -38,6 +38,7 @@ def test_serve_port_zero_health_and_clean_shutdown(sig: signal.Signals) -> None:
     assert proc.stderr is not None
     log = proc.stderr.read()
     assert "GET /api/v3.1/auth_configs 200" in log  # one line per request at info level
+    assert f"inspector: {base_url}/_mock/" in log  # the banner names the inspector
 
 
 def test_serve_reports_a_busy_port() -> None:
@@ -53,3 +54,11 @@ def test_serve_reports_a_busy_port() -> None:
     finally:
         first.terminate()
         first.wait(10)
+
+
+def test_version_flag() -> None:
+    from mockcomposio import __version__
+
+    out = subprocess.run([sys.executable, "-m", "mockcomposio", "--version"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and out.stdout.strip() == f"mockcomposio {__version__}"

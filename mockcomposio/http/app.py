@@ -403,5 +403,8 @@ def create_app(engine: Engine | None = None, *, strict: bool = False) -> web.App
     if strict:
         contracts.warm_up(sorted({route.operation for route in ROUTES}))
     for route in ROUTES:
-        app.router.add_route(route.method, route.path, make_handler(route))
+        if route.method == "GET":  # HEAD answered wherever GET is (add_get's allow_head)
+            app.router.add_get(route.path, make_handler(route))
+        else:
+            app.router.add_route(route.method, route.path, make_handler(route))
     return app
