@@ -1,9 +1,15 @@
-"""``mockcomposio contracts diff SPEC.json``: how our contracts differ from an OpenAPI file.
+"""``mockcomposio contracts diff [SPEC.json]``: how our contracts differ from an OpenAPI file.
 
 For each JSON operation we serve: whether the spec has it, the success statuses, and the fields
 (dotted paths, ``[]`` for array items) added, removed, newly required or retyped in the spec's
 request and 2xx response compared with our contracts. Then a coverage table of the spec's
 auth-related operations (which ones mockcomposio serves), printable as Markdown.
+
+**Drift** is what a CI gate needs: the differences a spec shows that the spec the contracts
+were generated from (its auth-related subset ships in the wheel as
+``fixtures/spec/openapi-auth-subset.json``, the default SPEC) does not. Known differences
+(fields the fake does not model) and mockcomposio's own routes (``/_mock``, the legacy
+``/api/v1``) are reported apart and never count as drift.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..resources import contracts_dir
+from ..resources import contracts_dir, fixture_path
 from .gen import (
     OurOperation,
     SpecOperation,
@@ -26,6 +32,46 @@ from .gen import (
 
 AUTH_TAGS = ("Authentication", "Auth Configs", "Connected Accounts", "Toolkits", "Tool Router")
 MAX_DEPTH = 6
+SUBSET_FILE = "openapi-auth-subset.json"
+# Operations of mockcomposio's own (control plane, inspector) and of the legacy v1 API: not in
+# Composio's v3 spec by design, so never drift.
+OWN_PREFIXES = ("control.", "inspector.", "v1.")
+
+
+def is_own(operation: str) -> bool:
+    return operation.startswith(OWN_PREFIXES)
+
+
+def shipped_subset_path() -> Path:
+    """The auth-related subset of the spec the contracts were generated from (in the wheel;
+    beside the fixtures, not in contracts/, whose every .json file is loaded as a schema)."""
+    return fixture_path(f"spec/{SUBSET_FILE}")
+
+
+def spec_subset(spec: dict[str, Any]) -> dict[str, Any]:
+    """The auth-related part of an OpenAPI document: paths with an operation tagged with one
+    of AUTH_TAGS, plus every component (the spec keeps few, and operations refer to them)."""
+    paths = {}
+    for path, item in spec.get("paths", {}).items():
+        if any(isinstance(op, dict) and set(op.get("tags", [])) & set(AUTH_TAGS)
+               for op in item.values()):
+            paths[path] = item
+    return {"openapi": spec.get("openapi"), "info": spec.get("info", {}),
+            "servers": spec.get("servers", []), "paths": paths,
+            "components": spec.get("components", {})}
+
+
+def check_openapi(doc: Any, name: str) -> dict[str, Any]:
+    """``doc`` if it looks like an OpenAPI 3 document; else ValueError saying why."""
+    if not isinstance(doc, dict):
+        raise ValueError(f"{name} is not an OpenAPI document (a JSON object was expected)")
+    version = doc.get("openapi")
+    if not isinstance(version, str) or not version.startswith("3."):
+        raise ValueError(f"{name} is not an OpenAPI 3 document (no \"openapi\": \"3.x\" "
+                         "field); pass Composio's OpenAPI JSON")
+    if not isinstance(doc.get("paths"), dict) or not doc["paths"]:
+        raise ValueError(f"{name} has no paths")
+    return doc
 
 
 @dataclass
@@ -119,6 +165,20 @@ class OperationDiff:
         return (self.spec_operation_id is None or self.statuses[0] != self.statuses[1]
                 or not self.request.empty() or not self.response.empty())
 
+    @property
+    def own(self) -> bool:
+        return is_own(self.operation)
+
+    def lines(self) -> list[str]:
+        """Every difference, one per line (what drift compares)."""
+        if self.spec_operation_id is None:
+            return ["not in the spec (contract from the SDK models or mockcomposio's own)"]
+        out = []
+        if self.statuses[0] != self.statuses[1]:
+            out.append(f"success status: spec {self.statuses[0]}, ours {self.statuses[1]}")
+        out += self.request.lines("request") + self.response.lines("response")
+        return out
+
 
 @dataclass
 class CoverageRow:
@@ -138,9 +198,40 @@ class DiffReport:
     coverage: list[CoverageRow]
     unserved_spec_operations: int
 
+    drift: dict[str, list[str]] | None = None  # set by with_drift(): new differences
+    known: int = 0  # differing Composio operations whose differences are all known
+
     @property
     def differing(self) -> list[OperationDiff]:
-        return [o for o in self.operations if o.differs()]
+        """Composio operations that differ (mockcomposio's own routes never do)."""
+        return [o for o in self.operations if o.differs() and not o.own]
+
+    @property
+    def own(self) -> list[OperationDiff]:
+        return [o for o in self.operations if o.own]
+
+    def with_drift(self, baseline: DiffReport) -> DiffReport:
+        """Mark as drift what differs here but not against ``baseline`` (the shipped spec)."""
+        before = {o.operation: set(o.lines()) for o in baseline.differing}
+        drift: dict[str, list[str]] = {}
+        for op in self.differing:
+            new = [line for line in op.lines() if line not in before.get(op.operation, set())]
+            if new:
+                drift[f"{op.operation} ({op.method} {op.path})"] = new
+        old_rows = {(r.method, r.path) for r in baseline.coverage}
+        for row in self.coverage:
+            if (row.method, row.path) not in old_rows:
+                drift[f"{row.operation_id} ({row.method} {row.path})"] = [
+                    "new in the spec" + ("" if row.served_as else "; not served by mockcomposio")]
+        new_rows = {(r.method, r.path) for r in self.coverage}
+        for row in baseline.coverage:
+            if (row.method, row.path) not in new_rows:
+                drift[f"{row.operation_id} ({row.method} {row.path})"] = [
+                    "no longer in the spec"]
+        self.drift = drift
+        self.known = sum(1 for o in self.differing
+                         if not any(k.startswith(f"{o.operation} (") for k in drift))
+        return self
 
     def coverage_markdown(self) -> str:
         served = sum(1 for r in self.coverage if r.served_as)
@@ -162,24 +253,27 @@ class DiffReport:
     def render(self, markdown: bool = False) -> str:
         lines = [f"# contracts diff against {self.spec_file}" if markdown
                  else f"contracts diff against {self.spec_file}", ""]
-        lines.append(f"{len(self.operations)} JSON operations served; "
+        bullet = "- " if markdown else "  "
+        own = self.own
+        lines.append(f"{len(self.operations) - len(own)} Composio JSON operations served; "
                      f"{len(self.differing)} differ from the spec.")
-        for op in self.operations:
-            if not op.differs():
-                continue
+        if self.drift is not None:
+            lines.append(f"Drift since the shipped spec: {len(self.drift)} operation(s)"
+                         + (" (none: the spec says what the fake was built from)"
+                            if not self.drift else "") + "; "
+                         f"{self.known} differ only as they already did (known differences).")
+            for head, items in self.drift.items():
+                lines += ["", f"## drift: {head}" if markdown else f"DRIFT {head}"]
+                lines.extend(bullet + line for line in items)
+            lines += ["", "## Known differences" if markdown else "Known differences:"]
+        for op in self.differing:
             head = f"{op.operation} ({op.method} {op.path})"
             lines.append("")
-            lines.append(f"## {head}" if markdown else head)
-            bullet = "- " if markdown else "  "
-            if op.spec_operation_id is None:
-                lines.append(f"{bullet}not in the spec (contract from the SDK models or "
-                             "mockcomposio's own)")
-                continue
-            if op.statuses[0] != op.statuses[1]:
-                lines.append(f"{bullet}success status: spec {op.statuses[0]}, ours "
-                             f"{op.statuses[1]}")
-            lines.extend(bullet + line for line in op.request.lines("request"))
-            lines.extend(bullet + line for line in op.response.lines("response"))
+            lines.append(f"### {head}" if markdown else head)
+            lines.extend(bullet + line for line in op.lines())
+        lines += ["", (f"mockcomposio's own routes ({len(own)}: control plane, inspector, "
+                       "legacy v1; not part of Composio's v3 spec, never drift): ")
+                  + ", ".join(o.operation for o in own)]
         lines += ["", self.coverage_markdown(), "",
                   f"{self.unserved_spec_operations} spec operations outside those tags are not "
                   "served (projects, MCP, tools, triggers, files, ...)."]
@@ -249,5 +343,20 @@ def diff(spec: dict[str, Any], spec_file: str = "SPEC.json") -> DiffReport:
     return DiffReport(spec_file, results, coverage, unserved)
 
 
-def diff_file(path: Path) -> DiffReport:
-    return diff(json.loads(path.read_text(encoding="utf-8")), str(path))
+def load_spec(path: Path) -> dict[str, Any]:
+    """Read and check an OpenAPI file; OSError or ValueError (with the reason) otherwise."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not JSON ({exc}); pass Composio's OpenAPI JSON") from exc
+    return check_openapi(doc, str(path))
+
+
+def diff_file(path: Path | None = None, *, drift: bool = True) -> DiffReport:
+    """Diff against ``path`` (default: the shipped subset); with ``drift``, also mark what
+    differs from the shipped subset's own differences."""
+    shipped = shipped_subset_path()
+    report = diff(load_spec(path or shipped), str(path or shipped))
+    if drift:
+        report.with_drift(diff(load_spec(shipped), str(shipped)))
+    return report
