@@ -37,6 +37,10 @@ LINK_LIFETIME_SECONDS = 600
 
 @dataclass
 class AuthConfig:
+    """A stored auth config: ``toolkit``, ``auth_scheme``, ``is_composio_managed``,
+    ``status`` (``ENABLED`` / ``DISABLED``), ``scope_override`` (None: the toolkit's default
+    scopes)."""
+
     id: str
     uuid: str
     name: str
@@ -71,6 +75,10 @@ class AuthConfig:
 
 @dataclass
 class TimelineEvent:
+    """One thing that happened to a connected account: ``at`` (the tenant's virtual time,
+    epoch seconds), ``event`` (e.g. ``"tokens stored, ACTIVE"``, ``"access token
+    refreshed"``) and ``detail``."""
+
     at: float
     event: str
     detail: str = ""
@@ -78,6 +86,10 @@ class TimelineEvent:
 
 @dataclass
 class TokenState:
+    """An OAuth account's tokens as Composio stores them: ``access_token``,
+    ``refresh_token`` (None when the provider issues none), ``expires_at`` (epoch seconds on
+    the tenant's clock; None: never expires), the granted ``scopes``."""
+
     access_token: str
     refresh_token: str | None
     expires_at: float | None
@@ -89,6 +101,11 @@ class TokenState:
 
 @dataclass
 class ConnectedAccount:
+    """A stored connected account. Tests read ``status``, ``status_reason``,
+    ``requested_scopes``, ``granted_scopes`` (None until consent completes), ``token`` (a
+    :class:`TokenState`, OAuth only) and ``timeline`` (:class:`TimelineEvent` list, oldest
+    first)."""
+
     id: str
     uuid: str
     seq: int  # insertion order: breaks created_at ties so ordering is total and stable

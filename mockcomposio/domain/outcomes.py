@@ -13,30 +13,47 @@ from urllib.parse import parse_qs, urlsplit
 
 @dataclass
 class ConsentResult:
-    """Where the browser ended up."""
+    """Where the browser ended up after a consent flow (what
+    :meth:`~mockcomposio.ConsentDriver.complete` returns).
 
-    final_url: str            # the app callback URL, or the last page of the fake
-    status_code: int          # HTTP status of the last response from the fake
-    left_fake: bool           # True when the last redirect pointed outside the fake
+    Attributes:
+        final_url: your ``callback_url`` with Composio's parameters appended
+            (``status=success&connected_account_id=ca_…``, or ``status=failed&error=…``);
+            without a callback URL, the last page of the fake.
+        status_code: HTTP status of the last response (302 when the flow left the fake).
+        left_fake: True when the flow ended on a redirect away from the fake (your app).
+        visited: every URL of the fake the browser went through, in order.
+        page_text: the text of the last page when the flow stopped on the fake (an error
+            page, the "you can close this tab" page): what went wrong.
+    """
+
+    final_url: str
+    status_code: int
+    left_fake: bool
     visited: list[str]
     page_text: str = ""
 
     @property
     def query(self) -> dict[str, str]:
+        """The final URL's query parameters (the last value of each)."""
         return {k: v[-1] for k, v in parse_qs(urlsplit(self.final_url).query,
                                                keep_blank_values=True).items()}
 
     @property
     def status(self) -> str | None:
+        """``"success"`` or ``"failed"`` (None when the flow never reached a callback URL)."""
         return self.query.get("status")
 
     @property
     def connected_account_id(self) -> str | None:
+        """The account the callback names (``connected_account_id``, or the legacy
+        ``connectedAccountId`` of initiate and v1 flows)."""
         q = self.query
         return q.get("connected_account_id") or q.get("connectedAccountId")
 
     @property
     def error(self) -> str | None:
+        """The callback's ``error`` parameter on a failed flow."""
         return self.query.get("error")
 
 
