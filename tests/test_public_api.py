@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.resources
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -209,3 +211,46 @@ def test_expiring_toolkits_lists_exactly_those_whose_tokens_expire(mock_composio
             assert account.token.expires_at is None, info.slug
             mock_composio.clock.advance(days=30)
             assert mock_composio.account(account).status == "ACTIVE", info.slug
+
+
+def test_revoke_is_journaled_as_a_provider_revoke_call(composio_client: object,
+                                                       mock_composio: Tenant) -> None:
+    account = mock_composio.add_account("github", "u1")
+    composio_client.connected_accounts.revoke(account.id)  # type: ignore[attr-defined]
+    [entry] = mock_composio.journal(operation="provider.revoke")
+    assert entry.source == "in-process" and entry.status == 200
+    assert entry.request_body["token"] == "REDACTED"
+    assert mock_composio.account(account).status == "REVOKED"
+
+
+USER_CODE = '''
+import datetime as dt
+
+from mockcomposio import ConnectedAccount, ConsentResult, Outcome, Tenant, TenantClock
+
+
+def check(tenant: Tenant, clock: TenantClock) -> None:
+    ac = tenant.add_auth_config("github", scopes=["repo"])
+    account: ConnectedAccount = tenant.add_account(ac, "alice")
+    tenant.disable_auth_config(ac)
+    result: ConsentResult = tenant.consent.complete("http://x/link/lk_1", outcome=Outcome.deny())
+    status: str | None = result.status
+    clock.set("2030-01-01T00:00:00Z")
+    clock.set(dt.datetime(2030, 1, 1))
+    when: float = clock.advance(dt.timedelta(hours=1))
+    print(account.status_reason, status, when, [e.event for e in account.timeline])
+'''
+
+
+@pytest.mark.slow  # a full mypy --strict run of the package (~30 s)
+def test_user_code_type_checks_against_the_package(tmp_path: Path) -> None:
+    """The package is typed for its users (py.typed): a strictly typed test module that uses
+    the public API passes mypy --strict."""
+    user = tmp_path / "test_user_typed.py"
+    user.write_text(USER_CODE, encoding="utf-8")
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+                           "--follow-imports=silent", str(user)], cwd=tmp_path,
+                          env={**os.environ, "MYPYPATH": str(root)},
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -719,6 +719,11 @@ def _revoke_upstream(project: Project, account: ConnectedAccount) -> list[str]:
     if account.token is None:
         return ["credential"]
     project.provider.revoke_token(account.token.access_token)
+    record_in_process(project.journal, at=project.now(), method="POST",
+                      path=f"/_oauth/{project.id}/{account.toolkit}/revoke",
+                      operation="provider.revoke", status=200,
+                      request_body={"token": account.token.access_token,
+                                    "client_id": account.token.client_id}, response_body={})
     return ["access_token", "refresh_token"] if account.token.refresh_token else ["access_token"]
 
 
