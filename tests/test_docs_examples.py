@@ -8,6 +8,8 @@ the behaviour again.
   ``http://127.0.0.1:8000`` is replaced with that server's.
 - A ```bash block after ``<!-- docs-test: live-server -->`` runs under ``bash -euo
   pipefail`` against the live server (same replacement; curl fails on HTTP errors).
+- A block after ``<!-- docs-test: seed-file -->`` is a seed file: it is loaded and applied to
+  a fresh engine, every account it declares created.
 - ``<!-- docs-test: ci-recipe -->`` blocks are run by tests/test_newcomer.py in a fresh venv.
 
 docs/contributing.md describes this for doc writers.
@@ -95,6 +97,7 @@ PYTHON = [b for b in ALL if b.lang in ("python", "py")]
 PYTEST_BLOCKS = [b for b in PYTHON if b.test_names]
 SCRIPT_BLOCKS = [b for b in PYTHON if not b.test_names]
 BASH_BLOCKS = [b for b in ALL if b.lang in ("bash", "sh") and b.marker == "live-server"]
+SEED_BLOCKS = [b for b in ALL if b.marker == "seed-file"]
 
 
 def _env() -> dict[str, str]:
@@ -107,7 +110,7 @@ def _env() -> dict[str, str]:
 
 
 def test_the_docs_have_examples_of_every_kind() -> None:
-    assert len(PYTEST_BLOCKS) >= 15 and SCRIPT_BLOCKS and BASH_BLOCKS
+    assert len(PYTEST_BLOCKS) >= 15 and SCRIPT_BLOCKS and BASH_BLOCKS and SEED_BLOCKS
     files = {b.file for b in PYTEST_BLOCKS}
     assert {"README.md", "docs/getting-started.md", "docs/token-lifecycle.md",
             "docs/property-tests.md"} <= files
@@ -192,3 +195,18 @@ def test_docs_shell_example(block: Block, live: LiveServer, tmp_path: Path) -> N
     proc = subprocess.run(["bash", "-euo", "pipefail", str(script)], cwd=tmp_path, env=_env(),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"{block.id} failed:\n{proc.stdout}\n{proc.stderr}"
+
+
+@pytest.mark.parametrize("block", SEED_BLOCKS, ids=lambda b: b.id)
+def test_docs_seed_file_example(block: Block, tmp_path: Path) -> None:
+    from mockcomposio import seedfile
+
+    path = tmp_path / f"seed.{block.lang}"
+    path.write_text(block.code, encoding="utf-8")
+    doc = seedfile.load(path)
+    engine = Engine()
+    seedfile.check(engine, doc)
+    created = seedfile.apply(engine, doc, "http://127.0.0.1:8000")
+    for tenant in doc["tenants"]:
+        project = engine.project(tenant["api_key"])
+        assert len(project.accounts) == len(tenant.get("connected_accounts", [])), created
