@@ -40,8 +40,15 @@ def test_every_page_is_in_the_nav_and_every_nav_entry_exists() -> None:
     assert sorted(nav) == pages, "add new pages to mkdocs.yml's nav (and remove dead entries)"
 
 
-def test_readme_is_short() -> None:
-    assert (ROOT / "README.md").stat().st_size < 15_000
+def test_readme_is_short_and_its_links_resolve() -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.encode()) < 15_000
+    links = re.findall(r"\]\(((?:docs|bench)/[^)#]+)", readme)
+    assert len(links) > 15
+    for link in links:
+        assert (ROOT / link).exists(), link
 
 
 def test_generated_tables_list_the_catalogue() -> None:

@@ -254,3 +254,13 @@ def test_user_code_type_checks_against_the_package(tmp_path: Path) -> None:
                           env={**os.environ, "MYPYPATH": str(root)},
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_consent_takes_the_request_object(composio_client: object,
+                                          mock_composio: Tenant) -> None:
+    ac = mock_composio.add_auth_config("github")
+    request = composio_client.connected_accounts.link(  # type: ignore[attr-defined]
+        user_id="u1", auth_config_id=ac.id, callback_url="https://app.example/cb")
+    assert mock_composio.consent.complete(request).status == "success"
+    with pytest.raises(TypeError, match="redirect_url"):
+        mock_composio.consent.complete(object())  # type: ignore[arg-type]

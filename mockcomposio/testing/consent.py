@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from ..domain.outcomes import ConsentResult, Outcome
@@ -58,6 +58,24 @@ class _FormParser(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
+
+
+class HasRedirectUrl(Protocol):
+    """Anything with a ``redirect_url``: the SDK's connection request, a session's
+    ``authorize`` result."""
+
+    @property
+    def redirect_url(self) -> str | None: ...
+
+
+def _url_of(redirect: str | HasRedirectUrl) -> str:
+    if isinstance(redirect, str):
+        return redirect
+    url = getattr(redirect, "redirect_url", None)
+    if not isinstance(url, str) or not url:
+        raise TypeError(f"expected a redirect URL or an object with a redirect_url, got "
+                        f"{redirect!r}")
+    return url
 
 
 class ConsentError(AssertionError):
@@ -141,7 +159,8 @@ class ConsentDriver:
         """The outcome for a flow that just started: scripted first, then the auto default."""
         return self._script.next_outcome()
 
-    async def acomplete(self, redirect_url: str, **kwargs: Any) -> ConsentResult:
+    async def acomplete(self, redirect_url: str | HasRedirectUrl, **kwargs: Any,
+                        ) -> ConsentResult:
         """:meth:`complete` for async tests: runs in a worker thread, the loop keeps going."""
         return await asyncio.to_thread(self.complete, redirect_url, **kwargs)
 
@@ -159,23 +178,37 @@ class ConsentDriver:
         except urllib.error.HTTPError as err:
             return err.code, err.headers.get("Location", ""), err.read().decode()
 
-    def complete(self, redirect_url: str, *, decision: str = "allow",
+    def complete(self, redirect_url: str | HasRedirectUrl, *, decision: str = "allow",
                  scopes: list[str] | None = None, provider_error: str | None = None,
                  fields: dict[str, str] | None = None,
                  outcome: Outcome | str | None = None) -> ConsentResult:
-        """Walk a Connect Link (or initiate) URL to its end.
+        """Walk a Connect Link (or initiate) URL to its end, as the user's browser would:
+        the Connect Link page, the provider's consent page, Composio's callback, up to the
+        first redirect that leaves the fake (your ``callback_url``).
 
-        decision: "allow" or "deny" at the provider's consent page.
-        scopes: grant only these (default: every requested scope).
-        provider_error: make the provider answer with this OAuth error code instead.
-        fields: values for a non-OAuth Connect Link form (e.g. {"generic_api_key": "k"}).
-        outcome: all of the above as one :class:`Outcome` (or its string form); wins if given.
+        Args:
+            redirect_url: the URL, or the object that carries it (the SDK's connection
+                request: ``complete(request)`` is ``complete(request.redirect_url)``).
+            decision: ``"allow"`` or ``"deny"`` at the provider's consent page.
+            scopes: grant only these (default: every requested scope).
+            provider_error: make the provider answer with this OAuth error code instead.
+            fields: values for a non-OAuth Connect Link form (e.g.
+                ``{"generic_api_key": "k"}``).
+            outcome: all of the above as one :class:`Outcome` (or its string form); wins if
+                given.
+
+        Returns:
+            Where the browser ended up: ``.final_url``, ``.status``,
+            ``.connected_account_id``, ``.error``, ``.page_text``, …
+
+        Raises:
+            ConsentError: the flow did not end within ``max_steps`` pages.
         """
         if outcome is not None:
             o = Outcome.parse(outcome).as_kwargs()
             decision, scopes = o["decision"], o["scopes"]
             provider_error, fields = o["provider_error"], o["fields"]
-        url = redirect_url
+        url = _url_of(redirect_url)
         data: dict[str, Any] | None = None
         visited: list[str] = []
         for _ in range(self.max_steps):
