@@ -264,3 +264,11 @@ def test_consent_takes_the_request_object(composio_client: object,
     assert mock_composio.consent.complete(request).status == "success"
     with pytest.raises(TypeError, match="redirect_url"):
         mock_composio.consent.complete(object())  # type: ignore[arg-type]
+
+
+def test_accounts_filter_takes_config_objects(mock_composio: Tenant) -> None:
+    gh, cal = mock_composio.add_auth_config("github"), mock_composio.add_auth_config(CALENDAR)
+    mine = mock_composio.add_account(gh, "u1")
+    mock_composio.add_account(cal, "u1")
+    assert [a.id for a in mock_composio.accounts(auth_config_ids=[gh])] == [mine.id]
+    assert [a.id for a in mock_composio.accounts(auth_config_ids=[gh.id])] == [mine.id]

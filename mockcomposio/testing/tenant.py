@@ -414,7 +414,9 @@ class Tenant:
 
     def accounts(self, **filters: Any) -> list[ConnectedAccount]:
         """Stored accounts, newest first; filters as the API's list (``user_ids=[...]``,
-        ``toolkit_slugs``, ``statuses``, ``auth_config_ids``)."""
+        ``toolkit_slugs``, ``statuses``, ``auth_config_ids`` (objects or ids))."""
+        if filters.get("auth_config_ids") is not None:
+            filters["auth_config_ids"] = [_config_id(a) for a in filters["auth_config_ids"]]
         project = self.project
         with project.lock:
             project.run_due()
