@@ -600,6 +600,12 @@ def main(argv: Iterable[str] | None = None) -> int:
     meta = spec_meta_for(args.spec, commit=args.spec_commit, date=args.spec_date,
                          source=args.spec_source)
     provenance = generate(spec, out, spec_meta=meta, use_sdk=not args.no_sdk)
+    if args.out is None:  # the drift baseline of `contracts diff` follows the contracts
+        from .diff import shipped_subset_path, spec_subset
+
+        shipped_subset_path().write_text(json.dumps(spec_subset(spec), separators=(",", ":"),
+                                                    ensure_ascii=False) + "\n",
+                                         encoding="utf-8")
     if args.v1_spec is not None:
         v1_spec = json.loads(args.v1_spec.read_text(encoding="utf-8"))
         sdk = v1_sdk_schemas(args.v1_python) if args.v1_python else None
