@@ -35,7 +35,7 @@ from ..domain.models import (
     ConnectedAccount,
     Link,
 )
-from .consent import ConsentDriver, ConsentResult, Outcome
+from .consent import ConsentDriver, ConsentResult, HasRedirectUrl, Outcome
 
 if TYPE_CHECKING:
     import aiohttp
@@ -291,7 +291,7 @@ class Tenant:
         self.consent.complete(redirect, **consent)
         return self.account(account.id)
 
-    def complete(self, redirect_url: str, **kwargs: Any) -> ConsentResult:
+    def complete(self, redirect_url: str | HasRedirectUrl, **kwargs: Any) -> ConsentResult:
         """Shorthand for ``self.consent.complete(...)``."""
         return self.consent.complete(redirect_url, **kwargs)
 
@@ -302,12 +302,16 @@ class Tenant:
         """A connected account in any status, made through the same domain code as the API
         (so tokens, refresh, expiry and scopes behave exactly as for a real flow).
 
-        auth_config: an AuthConfig, an ``ac_...`` id, or a toolkit slug (its first usable
-            config is reused, else one is added with :meth:`add_auth_config`).
-        user_id: default: a fresh realistic id (seeded faker).
-        status: ACTIVE, INITIATED, INACTIVE, EXPIRED, FAILED, REVOKED or INITIALIZING.
-        scopes: grant only these of the requested scopes (OAuth); default: all.
-        fields: credentials for non-OAuth schemes (default: placeholders for required fields).
+        Args:
+            auth_config: an AuthConfig, an ``ac_...`` id, or a toolkit slug (its first usable
+                config is reused, else one is added with :meth:`add_auth_config`).
+            user_id: default: a fresh realistic id (seeded faker).
+            status: ACTIVE, INITIATED, INACTIVE, EXPIRED, FAILED, REVOKED or INITIALIZING.
+            scopes: grant only these of the requested scopes (OAuth); default: all.
+            fields: credentials for non-OAuth schemes (default: placeholders for required
+                fields).
+            callback_url: where the flow would send the user back.
+            status_reason: overrides the reason the status would get.
         """
         status = status.upper()
         if status not in ACCOUNT_STATUSES:
