@@ -272,3 +272,10 @@ def test_accounts_filter_takes_config_objects(mock_composio: Tenant) -> None:
     mock_composio.add_account(cal, "u1")
     assert [a.id for a in mock_composio.accounts(auth_config_ids=[gh])] == [mine.id]
     assert [a.id for a in mock_composio.accounts(auth_config_ids=[gh.id])] == [mine.id]
+
+
+def test_freeze_at_a_moment(mock_composio: Tenant) -> None:
+    assert mock_composio.clock.freeze(at="2031-06-01T12:00:00Z") == dt.datetime(
+        2031, 6, 1, 12, tzinfo=dt.UTC).timestamp()
+    assert mock_composio.clock.frozen
+    assert mock_composio.clock.now() == mock_composio.clock.now()

@@ -89,12 +89,15 @@ class TenantClock:
             project.run_due()
             return t
 
-    def freeze(self) -> float:
-        """Stop the clock following wall time (it still moves with advance/set)."""
+    def freeze(self, at: float | str | _dt.datetime | None = None) -> float:
+        """Stop the clock following wall time (it still moves with advance/set); with
+        ``at`` (anything :meth:`set` takes), at that moment."""
         project = self._tenant.project
         with project.lock:
             project.clock.freeze()
-            return project.clock.now()
+        if at is not None:
+            return self.set(at)
+        return project.clock.now()
 
     def unfreeze(self) -> None:
         project = self._tenant.project
