@@ -47,11 +47,11 @@ def _where(error: Any) -> str:
 
 def validate(doc: Any) -> None:
     """SeedError listing every schema violation with its path (e.g. ``tenants[0].api_key``)."""
-    from jsonschema.exceptions import best_match
+    from .domain.catalogue import most_specific_error
 
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     # a oneOf/anyOf failure reads better as the sub-error that explains it
-    errors = [best_match(e.context) if e.context else e for e in errors]
+    errors = [most_specific_error(e) for e in errors]
     if errors:
         raise SeedError("; ".join(f"{_where(e)}: {e.message}" for e in errors[:10]))
 

@@ -225,8 +225,19 @@ class Catalogue:
             pool = [t for t in pool if t.user_defined]
         needle = search.strip().lower()
         if needle:
-            pool = [t for t in pool if needle in t.search_text]
+            pool = sorted((t for t in pool if needle in t.search_text),
+                          key=lambda t: search_rank(t, needle))  # stable: order kept per rank
         return tuple(pool)
+
+
+def search_rank(t: Toolkit, needle: str) -> int:
+    """Exact slug or name first, then prefixes, then matches anywhere (description too)."""
+    name = t.name.lower()
+    if needle in (t.slug, name):
+        return 0
+    if t.slug.startswith(needle) or name.startswith(needle):
+        return 1
+    return 2
 
 
 # -- loading and expansion ---------------------------------------------------------------------
@@ -322,12 +333,18 @@ def definition_schema() -> dict[str, Any]:
     return dict(_definition_validator().schema)
 
 
-def _most_specific(error: Any) -> Any:
+def most_specific_error(error: Any) -> Any:
     """For a oneOf/anyOf failure, the sub-error that explains it (``'OAUTH3' is not one of
     [...]`` rather than ``... is not valid under any of the given schemas``)."""
     from jsonschema.exceptions import best_match
 
-    return best_match(error.context) if error.context else error
+    if not error.context:
+        return error
+    # the branch that got furthest into the value is the one the author meant
+    deepest = max(error.context, key=lambda e: len(e.absolute_path))
+    if len(deepest.absolute_path) > len(error.absolute_path):
+        return most_specific_error(deepest)
+    return best_match(error.context)
 
 
 def _path(base: str, parts: Iterable[Any]) -> str:
@@ -417,7 +434,7 @@ def validate_definitions(doc: Any, where: str = "toolkits") -> list[dict[str, An
         schema_errors = sorted(validator.iter_errors(d), key=lambda e: list(e.absolute_path))
         if schema_errors:
             errors += [f"{_path(item_where, e.absolute_path)}: {e.message}"
-                       for e in map(_most_specific, schema_errors)]
+                       for e in map(most_specific_error, schema_errors)]
             continue
         errors += _semantic_errors(d, item_where)
         slug = d["slug"].strip().lower()
