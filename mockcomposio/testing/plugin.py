@@ -21,8 +21,9 @@ Fixtures:
 
 Marker ``@pytest.mark.mock_composio(seed=, consent=, strict=, network=, toolkits=)`` overrides,
 per test, the options ``--mock-composio-seed``, ``--mock-composio-consent``,
-``--mock-composio-strict`` and ``--mock-composio-allow-network`` (ini: ``mock_composio_seed``, ``mock_composio_consent``,
-``mock_composio_strict``, ``mock_composio_network_guard``); ``toolkits=[{"slug": ...,
+``--mock-composio-strict`` and ``--mock-composio-allow-network`` (ini: ``mock_composio_seed``,
+``mock_composio_consent``, ``mock_composio_strict``, ``mock_composio_network_guard``);
+``toolkits=[{"slug": ...,
 "auth_schemes": [...]}, ...]`` gives the test's tenant its own toolkits (also
 ``mock_composio.add_toolkit(...)``).
 
