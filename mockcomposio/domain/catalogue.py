@@ -161,6 +161,7 @@ class Catalogue:
                                         key=lambda c: (c["name"].lower(), c["id"])))
         # Filter results by query (the catalogue is immutable, so they never go stale).
         self.filter = lru_cache(maxsize=256)(self._filter)  # type: ignore[method-assign]
+        self.suggest = lru_cache(maxsize=256)(self._suggest)  # type: ignore[method-assign]
 
     @classmethod
     def load(cls, path: Path | None = None) -> Catalogue:
@@ -188,8 +189,9 @@ class Catalogue:
     def get(self, slug: str) -> Toolkit | None:
         return self._by_slug.get(slug.strip().lower())
 
-    def suggest(self, slug: str) -> list[str]:
-        """Up to three slugs close to ``slug`` (for "did you mean")."""
+    def _suggest(self, slug: str) -> list[str]:
+        """Up to three slugs close to ``slug`` (for "did you mean"); cached per slug through
+        ``suggest`` (a test suite repeats its typos)."""
         wanted = slug.strip().lower()
         close = difflib.get_close_matches(wanted, list(self._by_slug), n=3, cutoff=0.6)
         if close:
