@@ -106,7 +106,7 @@ def _tenants(n: int) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     engines = {w: Engine(_catalogue(w)) for w in (OLD, FULL)}
-    for which, engine in engines.items():
+    for engine in engines.values():
         for i in range(200):  # warm-up
             engine.project(f"warm-{i}")
     create: dict[str, list[float]] = {OLD: [], FULL: []}
