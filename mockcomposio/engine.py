@@ -21,7 +21,7 @@ _MIN_SWEEP = 4096
 
 class Engine:
     def __init__(self, catalogue: Catalogue | None = None, *, seed: int | None = None) -> None:
-        self.catalogue = catalogue or Catalogue.load()
+        self.catalogue = Catalogue.load() if catalogue is None else catalogue
         self.seed = seed
         self.lock = threading.RLock()
         self._projects: dict[str, Project] = {}

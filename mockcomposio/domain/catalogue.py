@@ -21,7 +21,8 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -131,22 +132,54 @@ class Toolkit:
         return cached
 
 
+_INDEXES = frozenset({"_by_slug", "_by_slug_order", "_by_name_order", "_by_category",
+                      "_managed", "_categories"})
+_BUILD_LOCK = threading.Lock()
+
+
 class Catalogue:
     """Toolkits by slug, with the indexes the list/search/filter operations use (built once;
     a catalogue never changes after construction, so lookups and filters need no locks)."""
 
-    def __init__(self, toolkits: Iterable[Toolkit]) -> None:
+    # the indexes (annotations only: a lazy catalogue has none until __getattr__ builds them)
+    _by_slug: dict[str, Toolkit]
+    _by_slug_order: tuple[Toolkit, ...]
+    _by_name_order: tuple[Toolkit, ...]
+    _by_category: dict[str, tuple[Toolkit, ...]]
+    _managed: frozenset[str]
+    _categories: tuple[dict[str, str], ...]
+
+    def __init__(self, toolkits: Iterable[Toolkit] | Callable[[], Iterable[Toolkit]]) -> None:
+        """``toolkits``, or a function returning them: then the catalogue is built on first use
+        (the built-in one: a server answers its first health check without loading 530
+        toolkits)."""
+        # Filter results and suggestions by query (a catalogue is immutable, so they never go
+        # stale).
+        self.filter = lru_cache(maxsize=256)(self._filter)  # type: ignore[method-assign]
+        self.suggest = lru_cache(maxsize=256)(self._suggest)  # type: ignore[method-assign]
+        if callable(toolkits):
+            self._source = toolkits
+        else:
+            self._build(toolkits)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached while an index attribute is missing: a lazy catalogue's first use.
+        if name not in _INDEXES:
+            raise AttributeError(name)
+        with _BUILD_LOCK:
+            if name not in self.__dict__:
+                self._build(self.__dict__["_source"]())
+        return self.__dict__[name]
+
+    def _build(self, toolkits: Iterable[Toolkit]) -> None:
         by_slug: dict[str, Toolkit] = {}
         for t in toolkits:  # a later definition of a slug replaces the earlier one
             by_slug.pop(t.slug, None)
             by_slug[t.slug] = t
-        self._by_slug = by_slug
-        self._by_slug_order = tuple(sorted(by_slug.values(), key=lambda t: t.slug))
-        self._by_name_order = tuple(sorted(by_slug.values(),
-                                           key=lambda t: (t.name.lower(), t.slug)))
+        by_slug_order = tuple(sorted(by_slug.values(), key=lambda t: t.slug))
         by_category: dict[str, list[Toolkit]] = {}
         categories: dict[str, str] = {}
-        for t in self._by_slug_order:
+        for t in by_slug_order:
             keys: dict[str, None] = {}
             for cid, cname in t.categories:
                 categories.setdefault(cid, cname)
@@ -154,14 +187,19 @@ class Catalogue:
                 keys[cname.lower()] = None
             for key in keys:
                 by_category.setdefault(key, []).append(t)
-        self._by_category = {k: tuple(v) for k, v in by_category.items()}
-        self._managed = frozenset(t.slug for t in self._by_slug_order if t.managed_schemes)
-        self._categories = tuple(sorted(({"id": cid, "name": cname}
+        indexes = {
+            "_by_slug_order": by_slug_order,
+            "_by_name_order": tuple(sorted(by_slug.values(),
+                                           key=lambda t: (t.name.lower(), t.slug))),
+            "_by_category": {k: tuple(v) for k, v in by_category.items()},
+            "_managed": frozenset(t.slug for t in by_slug_order if t.managed_schemes),
+            "_categories": tuple(sorted(({"id": cid, "name": cname}
                                          for cid, cname in categories.items()),
-                                        key=lambda c: (c["name"].lower(), c["id"])))
-        # Filter results by query (the catalogue is immutable, so they never go stale).
-        self.filter = lru_cache(maxsize=256)(self._filter)  # type: ignore[method-assign]
-        self.suggest = lru_cache(maxsize=256)(self._suggest)  # type: ignore[method-assign]
+                                        key=lambda c: (c["name"].lower(), c["id"]))),
+        }
+        assert set(indexes) | {"_by_slug"} == _INDEXES
+        self.__dict__.update(indexes)
+        self._by_slug = by_slug  # last: the other threads' __getattr__ waits for the lock
 
     @classmethod
     def load(cls, path: Path | None = None) -> Catalogue:
@@ -253,10 +291,15 @@ def load_templates(path: Path | None = None) -> dict[str, dict[str, Any]]:
 
 @cache
 def _builtin() -> Catalogue:
-    # One catalogue per process: every engine and tenant shares it (it is immutable).
+    # One catalogue per process: every engine and tenant shares it (it is immutable). Built
+    # on first use, not when an Engine is made.
+    return Catalogue(_builtin_toolkits)
+
+
+def _builtin_toolkits() -> list[Toolkit]:
     data = json.loads(fixture_path(CATALOGUE_FILE).read_text(encoding="utf-8"))
     templates = load_templates()
-    return Catalogue(parse_toolkit(raw, templates) for raw in data["toolkits"])
+    return [parse_toolkit(raw, templates) for raw in data["toolkits"]]
 
 
 def _scheme_entry(item: str | Mapping[str, Any], slug: str,
