@@ -140,6 +140,12 @@ def test_filters_use_the_indexes_and_are_cached() -> None:
     assert [t.name.lower() for t in by_name] == sorted(t.name.lower() for t in by_name)
     assert [t.slug for t in catalogue.filter(search="gmail")][:1] == ["gmail"]
     assert catalogue.filter(search="zzz-nothing") == ()
+    picked = catalogue.filter(slugs=("tavily", "EXA", "nope", "exa"))
+    assert [t.slug for t in picked] == ["exa", "tavily"]
+    assert [t.slug for t in catalogue.filter(slugs=("gmail", "github"), category="email")] == [
+        "gmail"]
+    assert [t.slug for t in catalogue.filter(slugs=("slack", "asana"),
+                                             sort_by="alphabetically")] == ["asana", "slack"]
 
 
 @settings(max_examples=40, deadline=None)
