@@ -234,6 +234,7 @@ async def test_limit_accepts_floats_everywhere_and_refuses_fractions(api: Client
     for path in ("/toolkits", "/auth_configs", "/connected_accounts"):
         for prefix in ("/api/v3", V31):
             await ok(await api.get(f"{prefix}{path}?limit=10.0", headers=KEY))
+    await ok(await api.get("/_mock/journal?limit=2.0", headers=KEY))  # the control plane too
     bad = await api.get(f"{V31}/toolkits?limit=2.5", headers=KEY)
     err = (await ok(bad, 400))["error"]
     assert "limit" in err["message"] and "2.5" in err["message"]

@@ -258,10 +258,12 @@ def _int_param(c: Call, name: str) -> int | None:
     if raw is None or raw == "":
         return None
     try:
-        return int(raw)
-    except ValueError as exc:
-        raise bad_request(f"{name} must be an integer, not {raw!r}.",
-                          slug="Validation_Error") from exc
+        number = float(raw)  # "10.0" too, as the Python client writes numbers
+        if number.is_integer():
+            return int(number)
+    except ValueError:
+        pass
+    raise bad_request(f"{name} must be an integer, not {raw!r}.", slug="Validation_Error")
 
 
 def journal_list(c: Call) -> HandlerResult:
