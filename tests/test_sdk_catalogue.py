@@ -124,6 +124,15 @@ def test_oauth2_managed_listing_toolkit_links_to_active(sdk: Any, mock_composio:
     assert mock_composio.granted_scopes(account.id) == ["read", "write"]
 
 
+def test_oauth1_managed_toolkit_goes_through_the_fake_provider(sdk: Any, mock_composio: Tenant
+                                                               ) -> None:
+    trello = sdk.auth_configs.create(toolkit="trello",
+                                     options={"type": "use_composio_managed_auth"})
+    assert trello.auth_scheme == "OAUTH1"
+    account = oauth_via_link(sdk, mock_composio, trello.id, "u-trello")
+    assert account.status == "ACTIVE"
+
+
 def test_oauth2_custom_only_toolkit(sdk: Any, mock_composio: Tenant) -> None:
     with pytest.raises(composio.exceptions.ComposioError) as info:
         sdk.auth_configs.create(toolkit="accelo", options={"type": "use_composio_managed_auth"})
