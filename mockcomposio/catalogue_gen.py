@@ -113,6 +113,9 @@ def merge(listing: Mapping[str, Any] | None, curated: Mapping[str, Any] | None
 
 
 def generate(listing: list[dict[str, Any]], curated: list[dict[str, Any]]) -> dict[str, Any]:
+    # Composio sorts toolkits by usage by default; the listing has no usage figures, so the
+    # curated toolkits (the popular ones, in their file's order) come first.
+    curated = [{**c, "usage_rank": i} for i, c in enumerate(curated, 1)]
     by_slug_curated = {c["slug"]: c for c in curated}
     entries: dict[str, dict[str, Any]] = {}
     for src in listing:
@@ -139,6 +142,9 @@ def generate(listing: list[dict[str, Any]], curated: list[dict[str, Any]]) -> di
             "detail": "curated: fields/scopes/token lifetimes from fixtures/toolkits.json; "
                       "template: every scheme follows fixtures/scheme_templates.json",
             "schemes.curated": "the scheme as curated in fixtures/toolkits.json",
+            "usage_rank": "stand-in for Composio's usage ranking (sort_by=usage, the default "
+                          "order): the curated toolkits first, in fixtures/toolkits.json order; "
+                          "toolkits without one follow by slug",
             "schemes.listing+template": "listed for the toolkit by the real listing; fields "
                                         "from the scheme's template",
             "schemes.managed+template": "Composio-managed in the listing but missing from "

@@ -21,6 +21,7 @@ from mockcomposio.domain.catalogue import (
     CatalogueError,
     parse_definitions,
     search_rank,
+    usage_key,
     validate_definitions,
 )
 from mockcomposio.engine import Engine
@@ -136,6 +137,9 @@ def test_filters_use_the_indexes_and_are_cached() -> None:
     assert catalogue.filter(category="crm") is crm  # cached per query
     managed = catalogue.filter(managed_by="composio")
     assert all(t.managed_schemes for t in managed) and len(managed) >= 90
+    usage = catalogue.filter()  # Composio's default order: the popular (curated) ones first
+    assert [t.slug for t in usage[:4]] == ["gmail", "googlecalendar", "googledrive", "github"]
+    assert [t.slug for t in usage[22:]] == sorted(t.slug for t in usage[22:])
     by_name = catalogue.filter(sort_by="alphabetically")
     assert [t.name.lower() for t in by_name] == sorted(t.name.lower() for t in by_name)
     assert [t.slug for t in catalogue.filter(search="gmail")][:1] == ["gmail"]
@@ -165,6 +169,8 @@ def test_filter_matches_a_plain_scan(search: str, category: str, managed: str,
                 and (managed != "composio" or t.managed_schemes)]
     if sort == "alphabetically":
         expected.sort(key=lambda t: (t.name.lower(), t.slug))
+    else:  # "usage", Composio's default
+        expected.sort(key=usage_key)
     if needle:
         expected.sort(key=lambda t: search_rank(t, needle))
     assert list(got) == expected
@@ -238,6 +244,8 @@ async def test_limit_accepts_floats_everywhere_and_refuses_fractions(api: Client
     bad = await api.get(f"{V31}/toolkits?limit=2.5", headers=KEY)
     err = (await ok(bad, 400))["error"]
     assert "limit" in err["message"] and "2.5" in err["message"]
+    default = await ok(await api.get(f"{V31}/toolkits", headers=KEY))
+    assert len(default["items"]) == 20 and default["items"][0]["slug"] == "gmail"
     multi = await ok(await api.post(f"{V31}/toolkits/multi", headers=KEY,
                                     json={"limit": 2.0, "sort_by": "alphabetically"}))
     assert len(multi["items"]) == 2 and multi["total_items"] >= 530

@@ -55,11 +55,16 @@ def test_get_exa_a_toolkit_known_only_from_the_listing(sdk: Any) -> None:
 
 
 def test_list_search_category_and_limit_as_the_sdk_sends_it(sdk: Any) -> None:
+    top = sdk.toolkits.get()  # "returns top 20 toolkits by default", most used first
+    assert len(top) == 20 and top[0].slug == "gmail"
     everything = sdk.toolkits.list(limit=1000)
     assert everything.total_items >= 530
     slugs = [t.slug for t in everything.items]
-    assert slugs == sorted(slugs)
+    assert len(slugs) == len(set(slugs)) == everything.total_items
     assert {"exa", "tavily", "airtable", "asana", "stripe", "gmail"} <= set(slugs)
+    by_name = [t.name.lower() for t in sdk.toolkits.list(limit=1000,
+                                                         sort_by="alphabetically").items]
+    assert by_name == sorted(by_name)
     first = sdk.toolkits.list(limit=10)  # the client sends limit=10.0
     assert len(first.items) == 10 and first.next_cursor
     second = sdk.toolkits.list(limit=10, cursor=first.next_cursor)

@@ -132,8 +132,8 @@ class Toolkit:
         return cached
 
 
-_INDEXES = frozenset({"_by_slug", "_by_slug_order", "_by_name_order", "_by_category",
-                      "_managed", "_managed_order", "_categories"})
+_INDEXES = frozenset({"_by_slug", "_by_slug_order", "_by_name_order", "_by_usage_order",
+                      "_by_category", "_managed", "_managed_order", "_categories"})
 _BUILD_LOCK = threading.Lock()
 
 
@@ -145,6 +145,7 @@ class Catalogue:
     _by_slug: dict[str, Toolkit]
     _by_slug_order: tuple[Toolkit, ...]
     _by_name_order: tuple[Toolkit, ...]
+    _by_usage_order: tuple[Toolkit, ...]
     _by_category: dict[str, tuple[Toolkit, ...]]
     _managed: frozenset[str]
     _managed_order: tuple[Toolkit, ...]
@@ -192,6 +193,7 @@ class Catalogue:
             "_by_slug_order": by_slug_order,
             "_by_name_order": tuple(sorted(by_slug.values(),
                                            key=lambda t: (t.name.lower(), t.slug))),
+            "_by_usage_order": tuple(sorted(by_slug_order, key=usage_key)),
             "_by_category": {k: tuple(v) for k, v in by_category.items()},
             "_managed": frozenset(t.slug for t in by_slug_order if t.managed_schemes),
             "_managed_order": tuple(t for t in by_slug_order if t.managed_schemes),
@@ -249,16 +251,19 @@ class Catalogue:
     def _filter(self, search: str = "", category: str = "", managed_by: str = "",
                 sort_by: str = "", slugs: tuple[str, ...] | None = None) -> tuple[Toolkit, ...]:
         """Toolkits matching every given filter, in ``sort_by`` order (``alphabetically``: by
-        name; otherwise by slug). Category and managed filters use indexes; search matches a
+        name; ``slug``: by slug; otherwise, as Composio's default ``usage``, by
+        :func:`usage_key`). Category and managed filters use indexes; search matches a
         precomputed lower-cased text. Results are cached per query (see ``__init__``)."""
         by_name = sort_by == "alphabetically"
-        order = self._by_name_order if by_name else self._by_slug_order
+        by_usage = not by_name and sort_by != "slug"
+        order = (self._by_name_order if by_name else self._by_usage_order if by_usage
+                 else self._by_slug_order)
         pool: Sequence[Toolkit] = order
         if category:
             members = self._by_category.get(category.strip().lower(), ())
-            if not by_name:
+            if order is self._by_slug_order:
                 pool = members  # the index keeps slug order
-            elif len(members) < len(order):
+            else:
                 wanted = {t.slug for t in members}
                 pool = [t for t in order if t.slug in wanted]
         if slugs is not None:  # by slug lookups, not a scan
@@ -266,12 +271,14 @@ class Catalogue:
                       if t is not None}
             if pool is order:
                 pool = sorted(picked.values(), key=lambda t: (t.name.lower(), t.slug)
-                              if by_name else t.slug)
+                              if by_name else usage_key(t) if by_usage else t.slug)
             else:
                 pool = [t for t in pool if t.slug in picked]
         if managed_by == "composio":
             if pool is self._by_slug_order:
                 pool = self._managed_order
+            elif pool is order:
+                pool = [t for t in order if t.slug in self._managed]
             else:
                 pool = [t for t in pool if t.slug in self._managed]
         elif managed_by == "project":
@@ -283,6 +290,13 @@ class Catalogue:
             pool = sorted((t for t in pool if needle in t.search_text),
                           key=lambda t: search_rank(t, needle))
         return tuple(pool)
+
+
+def usage_key(t: Toolkit) -> tuple[int, str]:
+    """Composio's default order ("usage"): toolkits with a ``usage_rank`` in the data (the
+    curated, popular ones) first, by rank; the rest by slug."""
+    rank = t.raw.get("usage_rank")
+    return (rank if isinstance(rank, int) else 1_000_000, t.slug)
 
 
 def search_rank(t: Toolkit, needle: str) -> int:
@@ -420,7 +434,7 @@ def _path(base: str, parts: Iterable[Any]) -> str:
 _TOOLKIT_KEYS = ("slug", "name", "description", "logo", "app_url", "base_url", "categories",
                  "auth_schemes", "composio_managed_auth_schemes", "no_auth", "tools_count",
                  "triggers_count", "version", "created_at", "updated_at", "auth_guide_url",
-                 "tools", "provenance", "type")
+                 "tools", "provenance", "type", "usage_rank")
 _SCHEME_KEYS = ("mode", "name", "fields", "default_scopes", "available_scopes",
                 "scope_separator", "access_token_lifetime_seconds", "supports_refresh_token",
                 "authorization_url", "token_url")

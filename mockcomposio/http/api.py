@@ -63,6 +63,7 @@ def delete_auth_config(c: Call) -> HandlerResult:
 # -- toolkits --------------------------------------------------------------------------------
 
 TOOLKIT_MAX_LIMIT = 1000
+TOOLKIT_DEFAULT_LIMIT = 20
 _MANAGED_BY = ("composio", "all", "project")
 _SORT_BY = ("usage", "alphabetically")
 
@@ -85,8 +86,11 @@ def _toolkit_page(c: Call, params: Mapping[str, Any], *, slugs: list[str] | None
         slugs=None if slugs is None else tuple(slugs))
     raw_limit = params.get("limit")
     limit = None if raw_limit in (None, "") else whole_number(raw_limit, "limit")
+    # Composio answers the top 20 by default ("toolkits.get() returns top 20"); a get_many of
+    # more slugs than that gets them all
+    default = min(TOOLKIT_MAX_LIMIT, max(TOOLKIT_DEFAULT_LIMIT, len(slugs or ())))
     return paginate(items, limit=limit, cursor=params.get("cursor") or None,
-                    render=toolkit_list_item, default_limit=TOOLKIT_MAX_LIMIT,
+                    render=toolkit_list_item, default_limit=default,
                     max_limit=TOOLKIT_MAX_LIMIT)
 
 
