@@ -230,7 +230,7 @@ def test_a_minimal_definition_is_expanded_like_the_built_in_data() -> None:
 
 async def test_categories_is_not_a_toolkit_slug(api: Client) -> None:
     body = await ok(await api.get(f"{V31}/toolkits/categories", headers=KEY))
-    assert {"id": "crm", "name": "crm"} in body["items"]
+    assert "crm" in [c["id"] for c in body["items"]]
     assert body["total_items"] == len(body["items"]) and body["next_cursor"] is None
     page = await ok(await api.get(f"{V31}/toolkits/categories?limit=5.0", headers=KEY))
     assert len(page["items"]) == 5 and page["next_cursor"]

@@ -179,9 +179,11 @@ class Catalogue:
             by_slug.pop(t.slug, None)
             by_slug[t.slug] = t
         by_slug_order = tuple(sorted(by_slug.values(), key=lambda t: t.slug))
+        by_usage_order = tuple(sorted(by_slug_order, key=usage_key))
+        # the filter indexes keep the default ("usage") order, so a filtered page needs no sort
         by_category: dict[str, list[Toolkit]] = {}
         categories: dict[str, str] = {}
-        for t in by_slug_order:
+        for t in by_usage_order:
             keys: dict[str, None] = {}
             for cid, cname in t.categories:
                 categories.setdefault(cid, cname)
@@ -193,10 +195,10 @@ class Catalogue:
             "_by_slug_order": by_slug_order,
             "_by_name_order": tuple(sorted(by_slug.values(),
                                            key=lambda t: (t.name.lower(), t.slug))),
-            "_by_usage_order": tuple(sorted(by_slug_order, key=usage_key)),
+            "_by_usage_order": by_usage_order,
             "_by_category": {k: tuple(v) for k, v in by_category.items()},
             "_managed": frozenset(t.slug for t in by_slug_order if t.managed_schemes),
-            "_managed_order": tuple(t for t in by_slug_order if t.managed_schemes),
+            "_managed_order": tuple(t for t in by_usage_order if t.managed_schemes),
             "_categories": tuple(sorted(({"id": cid, "name": cname}
                                          for cid, cname in categories.items()),
                                         key=lambda c: (c["name"].lower(), c["id"]))),
@@ -261,8 +263,8 @@ class Catalogue:
         pool: Sequence[Toolkit] = order
         if category:
             members = self._by_category.get(category.strip().lower(), ())
-            if order is self._by_slug_order:
-                pool = members  # the index keeps slug order
+            if order is self._by_usage_order:
+                pool = members  # the index keeps usage order
             else:
                 wanted = {t.slug for t in members}
                 pool = [t for t in order if t.slug in wanted]
@@ -275,7 +277,7 @@ class Catalogue:
             else:
                 pool = [t for t in pool if t.slug in picked]
         if managed_by == "composio":
-            if pool is self._by_slug_order:
+            if pool is self._by_usage_order:
                 pool = self._managed_order
             elif pool is order:
                 pool = [t for t in order if t.slug in self._managed]
