@@ -29,6 +29,21 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
     engine = Engine(seed=args.seed)
+    if args.catalogue:
+        from .domain.catalogue import CatalogueError, load_definitions_file
+
+        try:  # every file checked before any is used: nothing half-loaded
+            toolkits = [t for name in args.catalogue for t in load_definitions_file(Path(name))]
+        except CatalogueError as exc:
+            print(f"mockcomposio: {exc}", file=sys.stderr, flush=True)
+            return 2
+        engine.extend_catalogue(toolkits, replace=args.catalogue_replace)
+        print(f"mockcomposio: {len(toolkits)} toolkit(s) from {', '.join(args.catalogue)} "
+              f"{'replace' if args.catalogue_replace else 'extend'} the catalogue "
+              f"({len(engine.catalogue)} toolkits)", file=sys.stderr, flush=True)
+    elif args.catalogue_replace:
+        print("mockcomposio: --catalogue-replace needs --catalogue FILE", file=sys.stderr)
+        return 2
     state_file = Path(args.state_file) if args.state_file else None
     restored = False
     seed_doc = None
@@ -39,12 +54,16 @@ def _serve(args: argparse.Namespace) -> int:
         seed_errors = (seedfile.SeedError,)
 
         try:
+            seed_doc = seedfile.load(Path(args.seed_file)) if args.seed_file else None
+            if seed_doc is not None and seed_doc.get("toolkits"):
+                # the seed file's shared toolkits are configuration: they apply even when the
+                # state file is restored (tenants' auth configs may use them)
+                engine.extend_catalogue(seedfile.shared_toolkits(seed_doc))
             if state_file is not None and state_file.exists():
                 projects = snapshot.import_snapshot(engine, snapshot.read_file(state_file))
                 restored = True
                 print(f"mockcomposio: restored {len(projects)} tenant(s) from {state_file}",
                       file=sys.stderr, flush=True)
-            seed_doc = seedfile.load(Path(args.seed_file)) if args.seed_file else None
             if seed_doc is not None and not restored:
                 seedfile.check(engine, seed_doc)
         except (snapshot.SnapshotError, seedfile.SeedError) as exc:
@@ -52,7 +71,8 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
     if seed_doc is not None and restored:
         print(f"mockcomposio: {args.seed_file} not applied: the state file already holds the "
-              "server's state (the seed file only initialises a new one)", file=sys.stderr)
+              "server's state (the seed file only initialises a new one; its toolkits apply)",
+              file=sys.stderr)
         seed_doc = None
     if not _is_loopback(args.host):
         print(f"mockcomposio: WARNING: listening on {args.host}, reachable from other machines. "
@@ -138,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="tenants, auth configs and accounts to start with (JSON or YAML; "
                        "schema: contracts/mock/seed-file.schema.json); ignored when "
                        "--state-file already exists")
+    serve.add_argument("--catalogue", metavar="FILE", action="append", default=[],
+                       help="your own toolkits (JSON or YAML: a list of definitions, or "
+                       "{\"toolkits\": [...]}; schema: contracts/mock/toolkit.schema.json), "
+                       "added to the built-in catalogue (a built-in slug is replaced); "
+                       "repeatable. A bad definition stops the server (exit 2) naming the field")
+    serve.add_argument("--catalogue-replace", action="store_true",
+                       help="serve only the --catalogue toolkits, not the built-in ones")
     serve.set_defaults(func=_serve)
 
     contracts = sub.add_parser("contracts", help="check servers and specs against contracts/")

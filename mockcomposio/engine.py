@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from .domain.catalogue import Catalogue
+from .domain.catalogue import Catalogue, Toolkit
 from .domain.models import Link
 from .domain.project import Project
 from .ids import IdFactory
@@ -21,7 +21,7 @@ _MIN_SWEEP = 4096
 
 class Engine:
     def __init__(self, catalogue: Catalogue | None = None, *, seed: int | None = None) -> None:
-        self.catalogue = catalogue or Catalogue.load()
+        self.catalogue = Catalogue.load() if catalogue is None else catalogue
         self.seed = seed
         self.lock = threading.RLock()
         self._projects: dict[str, Project] = {}
@@ -33,6 +33,14 @@ class Engine:
         # lookups ignore them, and an insert sweeps them out once the index has doubled since
         # the last sweep: amortised O(1), and memory bounded by twice the live entries.
         self._sweep_at = _MIN_SWEEP
+
+    def extend_catalogue(self, toolkits: list[Toolkit], *, replace: bool = False) -> None:
+        """Add toolkits to the catalogue every tenant shares (or, with ``replace``, serve only
+        these); tenants that exist already see them too, keeping their own additions."""
+        with self.lock:
+            self.catalogue = self.catalogue.extended(toolkits, replace=replace)
+            for project in self._projects.values():
+                project.rebase_catalogue(self.catalogue)
 
     # -- tenants -------------------------------------------------------------------------------
     def project(self, api_key: str) -> Project:

@@ -17,6 +17,7 @@ from .errors import ComposioError
 from .resources import contracts_dir
 
 if TYPE_CHECKING:
+    from .domain.catalogue import Catalogue, Toolkit
     from .domain.models import AuthConfig
     from .engine import Engine
 
@@ -31,9 +32,12 @@ class SeedError(ValueError):
 def _validator() -> Any:
     from jsonschema import Draft202012Validator
 
+    from .contracts import _registry
+
     schema = json.loads((contracts_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    # the registry resolves toolkit.schema.json (the toolkits sections' items)
+    return Draft202012Validator(schema, registry=_registry())
 
 
 def _where(error: Any) -> str:
@@ -43,7 +47,11 @@ def _where(error: Any) -> str:
 
 def validate(doc: Any) -> None:
     """SeedError listing every schema violation with its path (e.g. ``tenants[0].api_key``)."""
+    from .domain.catalogue import most_specific_error
+
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+    # a oneOf/anyOf failure reads better as the sub-error that explains it
+    errors = [most_specific_error(e) for e in errors]
     if errors:
         raise SeedError("; ".join(f"{_where(e)}: {e.message}" for e in errors[:10]))
 
@@ -71,15 +79,45 @@ def load(path: Path) -> dict[str, Any]:
     return doc
 
 
+def shared_toolkits(doc: dict[str, Any]) -> list[Toolkit]:
+    """The top-level ``toolkits`` (every tenant sees them), validated and expanded."""
+    from .domain.catalogue import CatalogueError, parse_definitions
+
+    try:
+        return parse_definitions(doc.get("toolkits") or [], origin="seed file",
+                                 where="toolkits")
+    except CatalogueError as exc:
+        raise SeedError(str(exc)) from exc
+
+
+def tenant_toolkits(section: dict[str, Any], path: str) -> list[Toolkit]:
+    from .domain.catalogue import CatalogueError, parse_definitions
+
+    try:
+        return parse_definitions(section.get("toolkits") or [], origin="seed file",
+                                 where=f"{path}.toolkits" if path else "toolkits")
+    except CatalogueError as exc:
+        raise SeedError(str(exc)) from exc
+
+
 def check(engine: Engine, doc: dict[str, Any]) -> None:
-    """Toolkits and references of every tenant exist (before a server binds its port)."""
+    """Toolkits and references of every tenant exist (before a server binds its port). The
+    shared ``toolkits`` are added to the engine's catalogue first (they are valid by then)."""
+    toolkits = shared_toolkits(doc)
+    per_tenant = [tenant_toolkits(section, f"tenants[{i}]")
+                  for i, section in enumerate(doc.get("tenants", []))]
+    if toolkits:
+        engine.extend_catalogue(toolkits)
     for i, section in enumerate(doc.get("tenants", [])):
-        precheck(engine, section["api_key"], section, f"tenants[{i}]")
+        precheck(engine, section["api_key"], section, f"tenants[{i}]", extra=per_tenant[i])
 
 
 def apply(engine: Engine, doc: dict[str, Any], base_url: str) -> dict[str, Any]:
     """Apply every tenant of a validated seed document; returns what was created per key."""
     out = {}
+    toolkits = shared_toolkits(doc)
+    if toolkits:  # (again: check() may not have run; re-adding the same slugs is harmless)
+        engine.extend_catalogue(toolkits)
     for i, section in enumerate(doc.get("tenants", [])):
         key = section["api_key"]
         if "seed" in section:
@@ -94,7 +132,10 @@ def apply_tenant(engine: Engine, api_key: str, section: dict[str, Any], base_url
     references are checked first, so a mistake there changes nothing."""
     from .testing.tenant import Tenant
 
-    precheck(engine, api_key, section, path)
+    own = tenant_toolkits(section, path)
+    precheck(engine, api_key, section, path, extra=own)
+    if own:
+        engine.project(api_key).add_toolkits(own)
     tenant = Tenant(engine, api_key, base_url, seed=engine.project(api_key).seed)
     refs: dict[str, AuthConfig] = {}
     created_configs: dict[str, str] = {}
@@ -135,10 +176,14 @@ def apply_tenant(engine: Engine, api_key: str, section: dict[str, Any], base_url
     return {"auth_configs": created_configs, "connected_accounts": accounts}
 
 
-def precheck(engine: Engine, api_key: str, section: dict[str, Any], path: str) -> None:
+def precheck(engine: Engine, api_key: str, section: dict[str, Any], path: str,
+             extra: list[Toolkit] | None = None) -> None:
+    """References resolve; ``extra``: the section's own toolkits, not added yet."""
     from .domain import auth_configs
 
     project = engine.project(api_key)
+    if extra:  # look up in what the tenant will see, without changing it yet
+        project = _Lookup(project.catalogue.extended(extra), project)  # type: ignore[assignment]
     refs: set[str] = set()
     for i, spec in enumerate(section.get("auth_configs", [])):
         try:
@@ -161,6 +206,15 @@ def precheck(engine: Engine, api_key: str, section: dict[str, Any], path: str) -
         except ComposioError as exc:
             raise SeedError(f"{where}: {target!r} is not a ref of this tenant's auth_configs "
                             f"({known}), an auth config id, or a toolkit: {exc.message}") from exc
+
+
+class _Lookup:
+    """What :func:`precheck` reads of a project (its catalogue and auth configs), with a
+    catalogue that already has the section's own toolkits."""
+
+    def __init__(self, catalogue: Catalogue, project: Any) -> None:
+        self.catalogue = catalogue
+        self.auth_configs = project.auth_configs
 
 
 def _message(exc: Exception) -> str:

@@ -179,6 +179,7 @@ def export_project(project: Project) -> dict[str, Any]:
         "deadlines": [list(d) for d in sorted(project._deadlines)],
         "engine_registered_apps": sorted(project.engine_registered_apps),
         "provider": _export_provider(project),
+        "toolkits": [t.raw for t in project.own_toolkits],
     }
 
 
@@ -288,6 +289,18 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
     project = Project(decode(str, _field(data, "id", path), f"{path}.id"), api_key,
                       engine.catalogue, seed=seed)
     project.mask_secrets = decode(bool, data.get("mask_secrets", True), f"{path}.mask_secrets")
+    if data.get("toolkits"):
+        from .domain.catalogue import (
+            CatalogueError,
+            load_templates,
+            parse_toolkit,
+            validate_definitions,
+        )
+        try:
+            entries = validate_definitions(data["toolkits"], f"{path}.toolkits")
+        except CatalogueError as exc:
+            raise SnapshotError(str(exc)) from exc
+        project.add_toolkits(parse_toolkit(e, load_templates()) for e in entries)
     clock = _field(data, "clock", path)
     if not isinstance(clock, dict):
         raise SnapshotError(f"{path}.clock: expected an object")

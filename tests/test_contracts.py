@@ -239,7 +239,9 @@ def test_contracts_diff_and_coverage(capsys: pytest.CaptureFixture[str]) -> None
     served = {r.operation_id: r.served_as for r in report.coverage}
     assert served["postAuthConfigs"] == "auth_configs.create"
     assert served["postToolRouterSessionBySessionIdLink"] == "tool_router.link"
-    assert served["getToolkitsCategories"] is None
+    assert served["getToolkitsCategories"] == "toolkits.categories"
+    assert served["postToolkitsMulti"] == "toolkits.multi"
+    assert served["getAuthSessionInfo"] is None
     assert all(r.response_schema == "yes" for r in report.coverage if r.served_as)
     assert all(r.request_schema != "MISSING" for r in report.coverage)
     # the contracts were generated from this very spec: no response field drifts

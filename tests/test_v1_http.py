@@ -65,8 +65,11 @@ async def test_apps_in_the_shape_the_0_7_sdk_reads(api: Client) -> None:
     assert github == next(a for a in listed["items"] if a["key"] == "github")
     assert github["appId"] == app_id_of("github") and github["name"] == "github"
     assert github["testConnectors"], "managed OAuth: the SDK may create integrations itself"
-    (oauth,) = github["auth_schemes"]
+    oauth, bearer = github["auth_schemes"]  # every OAuth2 toolkit also takes a bearer token
     assert oauth["auth_mode"] == "OAUTH2" and oauth["default_scopes"]
+    assert bearer["auth_mode"] == "BEARER_TOKEN"
+    assert [(f["name"], f["expected_from_customer"]) for f in bearer["fields"]] == [
+        ("token", True)]
     creation = [f["name"] for f in oauth["fields"] if not f["expected_from_customer"]]
     assert creation == ["client_id", "client_secret", "oauth_redirect_uri", "scopes"]
     notion = await ok(await api.get(f"{V1}/apps/{app_id_of('notion')}", headers=KEY))

@@ -168,12 +168,21 @@ def test_seed_003_snippets_run_against_the_v1_api(live: LiveServer, tmp_path: Pa
         [gmail_account["id"]]
 
     # bearer token and API key: ACTIVE at once, no redirect
-    assert [p["name"] for p in r["hubspot_params"]["expected_params"]] == ["token"]
-    assert r["hubspot_params"]["auth_scheme"] == "BEARER_TOKEN"
-    assert r["hubspot_request"]["connectionStatus"] == "ACTIVE"
-    assert r["hubspot_request"]["redirectUrl"] is None
-    assert r["hubspot_connection"]["id"] == r["hubspot_request"]["connectedAccountId"]
-    assert r["hubspot_connection"]["clientUniqueUserId"] == "default"
+    # seed 003's Gmail bearer-token snippet, verbatim: Gmail (OAuth 2) also takes a bearer token
+    (token,) = r["gmail_bearer_params"]["expected_params"]
+    assert (token["name"], token["required"], token["expected_from_customer"]) == (
+        "token", True, True)
+    assert r["gmail_bearer_params"]["auth_scheme"] == "BEARER_TOKEN"
+    assert "name='token'" in r["gmail_bearer_printed"]
+    assert r["gmail_bearer_request"]["connectionStatus"] == "ACTIVE"
+    assert r["gmail_bearer_request"]["redirectUrl"] is None
+    assert '"connectionStatus": "ACTIVE"' in r["gmail_bearer_printed"]
+    bearer = r["gmail_bearer_connection"]
+    assert bearer["id"] == r["gmail_bearer_request"]["connectedAccountId"]
+    assert bearer["clientUniqueUserId"] == "default" and bearer["status"] == "ACTIVE"
+    assert bearer["appName"] == "gmail"
+    stored = live.engine.project(API_KEY).accounts[bearer["id"]]
+    assert stored.auth_scheme == "BEARER_TOKEN" and stored.status == "ACTIVE"
     assert r["notion_params"]["auth_scheme"] == "API_KEY"
     assert [p["name"] for p in r["notion_params"]["expected_params"]] == ["generic_api_key"]
     assert r["notion_request"] == {"connectionStatus": "ACTIVE", "connectedAccountId":

@@ -550,15 +550,18 @@ def _store_tokens(project: Project, account: ConnectedAccount, token: TokenState
                   spec: AuthSchemeSpec) -> None:
     account.token = token
     account.granted_scopes = list(token.scopes)
-    account.val = _oauth_val(project, token)
+    account.val = _oauth_val(project, token, spec.mode)
     project.set_status(account, ACTIVE, None, event="tokens stored, ACTIVE")
     if token.expires_at is not None:
         project.schedule(token.expires_at, "token", account.id)
 
 
-def _oauth_val(project: Project, token: TokenState) -> dict[str, Any]:
+def _oauth_val(project: Project, token: TokenState, mode: str = "OAUTH2") -> dict[str, Any]:
     val: dict[str, Any] = {"status": ACTIVE, "access_token": token.access_token,
                            "token_type": token.token_type, "scope": " ".join(token.scopes)}
+    if mode == "OAUTH1":  # OAuth 1.0a credentials are a token and its secret
+        val["oauth_token"] = token.access_token
+        val["oauth_token_secret"] = hashlib.sha256(token.access_token.encode()).hexdigest()[:40]
     if token.refresh_token:
         val["refresh_token"] = token.refresh_token
     if token.expires_at is not None:
@@ -631,7 +634,7 @@ def refresh_tokens(project: Project, account: ConnectedAccount) -> bool:
                                expires_at=fresh.expires_at, scopes=list(fresh.scopes),
                                client_id=token.client_id)
     status = account.status
-    account.val = _oauth_val(project, account.token)
+    account.val = _oauth_val(project, account.token, account.auth_scheme)
     account.val["status"] = status
     account.updated_at = project.now()
     project.log(account, "access token refreshed")

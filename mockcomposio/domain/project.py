@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..clock import VirtualClock
 from ..ids import IdFactory
-from .catalogue import Catalogue
+from .catalogue import Catalogue, Toolkit
 from .consent import ConsentScript
 from .faults import FaultSet
 from .journal import Journal
@@ -89,6 +89,11 @@ class Project:
         self.id = project_id
         self.api_key = api_key
         self.catalogue = catalogue
+        # The shared catalogue this tenant's starts from, and the toolkits it defined itself
+        # (seed file, plugin, POST /_mock/toolkits): ``catalogue`` is base + own, built once
+        # per change, so the shared data is never copied per tenant.
+        self.base_catalogue = catalogue
+        self.own_toolkits: list[Toolkit] = []
         self.seed = seed
         self.clock = VirtualClock()
         self.ids = IdFactory(seed)
@@ -142,6 +147,21 @@ class Project:
         self._provider = provider
 
     # -- time ----------------------------------------------------------------------------------
+    def add_toolkits(self, toolkits: Iterable[Toolkit]) -> None:
+        """Make user-defined toolkits visible to this tenant only (a slug it defined before,
+        or a built-in one, is replaced)."""
+        new = list(toolkits)
+        with self.lock:
+            slugs = {t.slug for t in new}
+            self.own_toolkits = [t for t in self.own_toolkits if t.slug not in slugs] + new
+            self.catalogue = self.base_catalogue.extended(self.own_toolkits)
+
+    def rebase_catalogue(self, base: Catalogue) -> None:
+        """The shared catalogue changed (``serve --catalogue``, a seed file's toolkits)."""
+        with self.lock:
+            self.base_catalogue = base
+            self.catalogue = base.extended(self.own_toolkits) if self.own_toolkits else base
+
     def now(self) -> float:
         return self.clock.now()
 

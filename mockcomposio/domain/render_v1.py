@@ -22,6 +22,12 @@ from .v1 import app_id, expected_input_fields
 V1_CALLBACK = "https://backend.composio.dev/api/v1/auth-apps/add"
 
 
+# AppAuthScheme.auth_mode of composio-core 0.7.22
+V1_AUTH_MODES = frozenset({"OAUTH2", "OAUTH1", "API_KEY", "BASIC", "BEARER_TOKEN",
+                           "BASIC_WITH_JWT", "GOOGLE_SERVICE_ACCOUNT", "GOOGLEADS_AUTH",
+                           "NO_AUTH", "CALCOM_AUTH"})
+
+
 def _text(value: Any) -> str | None:
     """The 0.7 SDK types field defaults as ``Optional[str]``."""
     if value is None or isinstance(value, str):
@@ -94,7 +100,9 @@ def app(t: Toolkit) -> dict[str, Any]:
             "documentation_doc_text": None,
             "configuration_docs_text": None,
         },
-        "auth_schemes": [_scheme(t, s) for s in t.schemes],
+        # composio-core 0.7 refuses the whole app list over one scheme it has no name for
+        # (BILLCOM_AUTH): such schemes are left out of v1
+        "auth_schemes": [_scheme(t, s) for s in t.schemes if s.mode in V1_AUTH_MODES],
         # Non-empty exactly when Composio manages an OAuth app for it: the 0.7 SDK reads this
         # to decide whether an integration can be created without the developer's credentials.
         "testConnectors": [{"id": f"composio-managed-{t.slug}", "name": f"{t.name} (Composio)",

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..domain import auth_configs, connected_accounts, render
-from ..domain.catalogue import toolkit_detail, toolkit_list_item
+from ..domain.catalogue import toolkit_changelog, toolkit_detail, toolkit_list_item
 from ..domain.connected_accounts import CALLBACK_PATH_V31
 from ..domain.pagination import paginate
 from ..errors import bad_request, toolkit_not_found
 from .app import Call, HandlerResult
-from .params import boolean, csv_list, integer, text
+from .params import boolean, csv_list, integer, text, whole_number
 
 AUTH_CONFIG_MAX_LIMIT = 200
 
@@ -61,32 +62,70 @@ def delete_auth_config(c: Call) -> HandlerResult:
 
 # -- toolkits --------------------------------------------------------------------------------
 
+TOOLKIT_MAX_LIMIT = 1000
+TOOLKIT_DEFAULT_LIMIT = 20
+_MANAGED_BY = ("composio", "all", "project")
+_SORT_BY = ("usage", "alphabetically")
+
+
+def _choice(value: str | None, name: str, allowed: tuple[str, ...]) -> str:
+    if value is None or value == "":
+        return ""
+    if value not in allowed:
+        raise bad_request(f"{name} must be one of {', '.join(allowed)}, got {value[:50]!r}.",
+                          slug="Request_InvalidQuery", errors=[f"{name}: not one of {allowed}"])
+    return value
+
+
+def _toolkit_page(c: Call, params: Mapping[str, Any], *, slugs: list[str] | None = None
+                  ) -> dict[str, Any]:
+    items = c.project.catalogue.filter(
+        search=str(params.get("search") or ""), category=str(params.get("category") or ""),
+        managed_by=_choice(params.get("managed_by"), "managed_by", _MANAGED_BY),
+        sort_by=_choice(params.get("sort_by"), "sort_by", _SORT_BY),
+        slugs=None if slugs is None else tuple(slugs))
+    raw_limit = params.get("limit")
+    limit = None if raw_limit in (None, "") else whole_number(raw_limit, "limit")
+    # Composio answers the top 20 by default ("toolkits.get() returns top 20"); a get_many of
+    # more slugs than that gets them all
+    default = min(TOOLKIT_MAX_LIMIT, max(TOOLKIT_DEFAULT_LIMIT, len(slugs or ())))
+    return paginate(items, limit=limit, cursor=params.get("cursor") or None,
+                    render=toolkit_list_item, default_limit=default,
+                    max_limit=TOOLKIT_MAX_LIMIT)
+
+
 def list_toolkits(c: Call) -> HandlerResult:
-    q = c.query
-    search = (text(q, "search") or "").lower()
-    category = (text(q, "category") or "").lower()
-    managed_by = text(q, "managed_by")
-    items = []
-    for t in c.engine.catalogue:
-        if search and search not in t.slug and search not in t.name.lower():
-            continue
-        if category and not any(category in (cat.get("slug", ""), cat.get("name", "").lower())
-                                for cat in t.raw.get("categories", [])):
-            continue
-        if managed_by == "composio" and not t.managed_schemes:
-            continue
-        items.append(t)
-    items.sort(key=lambda t: t.slug)
-    return 200, paginate(items, limit=integer(q, "limit"), cursor=text(q, "cursor"),
-                         render=toolkit_list_item, default_limit=1000)
+    return 200, _toolkit_page(c, c.query)
 
 
 def get_toolkit(c: Call) -> HandlerResult:
     slug = c.match["slug"]
-    toolkit = c.engine.catalogue.get(slug)
+    catalogue = c.project.catalogue
+    toolkit = catalogue.get(slug)
     if toolkit is None:
-        raise toolkit_not_found(slug, c.engine.catalogue.suggest(slug))
+        raise toolkit_not_found(slug, catalogue.suggest(slug))
     return 200, toolkit_detail(toolkit)
+
+
+def list_toolkit_categories(c: Call) -> HandlerResult:
+    categories = list(c.project.catalogue.categories())
+    return 200, paginate(categories, limit=integer(c.query, "limit"),
+                         cursor=text(c.query, "cursor"), render=dict,
+                         default_limit=TOOLKIT_MAX_LIMIT, max_limit=TOOLKIT_MAX_LIMIT)
+
+
+def toolkits_changelog(c: Call) -> HandlerResult:
+    return 200, {"items": [toolkit_changelog(t) for t in c.project.catalogue]}
+
+
+def get_many_toolkits(c: Call) -> HandlerResult:
+    body = c.body or {}
+    slugs = body.get("toolkits")
+    if slugs is not None:
+        unknown = [s for s in slugs if s not in c.project.catalogue]
+        if unknown:
+            raise toolkit_not_found(unknown[0], c.project.catalogue.suggest(unknown[0]))
+    return 200, _toolkit_page(c, body, slugs=slugs)
 
 
 # -- connected accounts ----------------------------------------------------------------------

@@ -32,6 +32,34 @@ def _tenant_json(c: Call) -> dict[str, Any]:
     return {"project_id": p.id, "seed": p.seed}
 
 
+# -- user-defined toolkits -----------------------------------------------------------------------
+
+def toolkits_add(c: Call) -> HandlerResult:
+    """``{"toolkits": [definition, ...]}``: toolkits the calling tenant sees besides the shared
+    catalogue (a slug it has, built-in or its own, is replaced). All or nothing."""
+    from ..domain.catalogue import CatalogueError, parse_definitions
+
+    try:
+        toolkits = parse_definitions((c.body or {}).get("toolkits"), origin="control plane")
+    except CatalogueError as exc:
+        raise bad_request(str(exc), slug="Mock_InvalidToolkit",
+                          suggested_fix="Fix the field named in the message; the format is "
+                          "contracts/mock/toolkit.schema.json.",
+                          errors=str(exc).split("; ")) from exc
+    project = c.engine.project(c.project.api_key)
+    project.add_toolkits(toolkits)
+    return 200, {"toolkits": [t.slug for t in toolkits],
+                 "own": [t.slug for t in project.own_toolkits],
+                 "total": len(project.catalogue), "project_id": project.id}
+
+
+def toolkits_list(c: Call) -> HandlerResult:
+    """The calling tenant's own toolkits (as stored, schemes expanded)."""
+    project = c.engine.project(c.project.api_key)
+    return 200, {"items": [t.raw for t in project.own_toolkits],
+                 "total": len(project.catalogue), "project_id": project.id}
+
+
 # -- reset / seed ------------------------------------------------------------------------------
 
 def reset(c: Call) -> HandlerResult:
@@ -54,7 +82,7 @@ def seed(c: Call) -> HandlerResult:
     from .. import seedfile
 
     body = dict(c.body or {})
-    declares = any(k in body for k in ("auth_configs", "connected_accounts"))
+    declares = any(k in body for k in ("auth_configs", "connected_accounts", "toolkits"))
     before = snapshot.export_project(c.project) if declares else None
     if "seed" in body:
         c.engine.reset(c.project.api_key, seed=body["seed"])
@@ -226,10 +254,12 @@ def _int_param(c: Call, name: str) -> int | None:
     if raw is None or raw == "":
         return None
     try:
-        return int(raw)
-    except ValueError as exc:
-        raise bad_request(f"{name} must be an integer, not {raw!r}.",
-                          slug="Validation_Error") from exc
+        number = float(raw)  # "10.0" too, as the Python client writes numbers
+        if number.is_integer():
+            return int(number)
+    except ValueError:
+        pass
+    raise bad_request(f"{name} must be an integer, not {raw!r}.", slug="Validation_Error")
 
 
 def journal_list(c: Call) -> HandlerResult:

@@ -30,12 +30,26 @@ def integer(query: MultiMapping[str], name: str) -> int | None:
     raw = query.get(name)
     if raw is None or raw == "":
         return None
+    return whole_number(raw, name)
+
+
+def whole_number(raw: object, name: str) -> int:
+    """An integer from a query value or JSON number; ``10.0`` counts (the Python client types
+    ``limit`` as a float and sends ``limit=10.0``), ``10.5``, ``nan`` or ``ten`` do not."""
+    if isinstance(raw, bool):
+        raw = str(raw)
     try:
-        return int(raw)
+        if isinstance(raw, int):
+            return raw
+        number = float(raw) if isinstance(raw, float | str) else float("nan")
+        if number.is_integer():
+            return int(number)
     except ValueError:
-        raise bad_request(f"Query parameter {name} must be a number, got {raw[:50]!r}.",
-                          slug="Request_InvalidQuery",
-                          errors=[f"{name}: expected an integer"]) from None
+        pass
+    shown = repr(raw[:50]) if isinstance(raw, str) else repr(raw)
+    raise bad_request(f"Parameter {name} must be a whole number, got {shown}.",
+                      slug="Request_InvalidQuery",
+                      errors=[f"{name}: expected an integer"])
 
 
 def text(query: MultiMapping[str], name: str) -> str | None:

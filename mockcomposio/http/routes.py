@@ -30,6 +30,9 @@ API_ROUTES: list[Route] = [
           "auth_configs.set_status"),
     *_api("DELETE", "/auth_configs/{id}", api.delete_auth_config, "auth_configs.delete"),
     *_api("GET", "/toolkits", api.list_toolkits, "toolkits.list"),
+    *_api("GET", "/toolkits/categories", api.list_toolkit_categories, "toolkits.categories"),
+    *_api("GET", "/toolkits/changelog", api.toolkits_changelog, "toolkits.changelog"),
+    *_api("POST", "/toolkits/multi", api.get_many_toolkits, "toolkits.multi", json_body=True),
     *_api("GET", "/toolkits/{slug}", api.get_toolkit, "toolkits.get"),
     *_api("POST", "/connected_accounts", api.create_connected_account,
           "connected_accounts.create", json_body=True),
@@ -112,6 +115,9 @@ CONTROL_ROUTES: list[Route] = [
     Route("GET", "/_mock/state", control.state_export, "control.state.export"),
     Route("POST", "/_mock/state", control.state_import, "control.state.import",
           json_body=True),
+    Route("POST", "/_mock/toolkits", control.toolkits_add, "control.toolkits.add",
+          json_body=True),
+    Route("GET", "/_mock/toolkits", control.toolkits_list, "control.toolkits.list"),
 ]
 
 ROUTES: list[Route] = [*API_ROUTES, *SESSION_ROUTES, *FLOW_ROUTES, *CONTROL_ROUTES,

@@ -19,10 +19,13 @@ Fixtures:
 - ``composio_client``: the official SDK's ``Composio(...)`` pointed at the tenant, tracking off.
 - ``composio_tenant_factory``: ``make(**marker_kwargs)`` for more tenants in one test.
 
-Marker ``@pytest.mark.mock_composio(seed=, consent=, strict=, network=)`` overrides, per test,
-the options ``--mock-composio-seed``, ``--mock-composio-consent``, ``--mock-composio-strict``
-and ``--mock-composio-allow-network`` (ini: ``mock_composio_seed``, ``mock_composio_consent``,
-``mock_composio_strict``, ``mock_composio_network_guard``).
+Marker ``@pytest.mark.mock_composio(seed=, consent=, strict=, network=, toolkits=)`` overrides,
+per test, the options ``--mock-composio-seed``, ``--mock-composio-consent``,
+``--mock-composio-strict`` and ``--mock-composio-allow-network`` (ini: ``mock_composio_seed``,
+``mock_composio_consent``, ``mock_composio_strict``, ``mock_composio_network_guard``);
+``toolkits=[{"slug": ...,
+"auth_schemes": [...]}, ...]`` gives the test's tenant its own toolkits (also
+``mock_composio.add_toolkit(...)``).
 
 The network guard (see :mod:`mockcomposio.netguard`) is on by default: while tests run,
 Composio's real hosts can't be reached from any thread, and a test whose code tried fails.
@@ -45,7 +48,7 @@ from .consent import ConsentDriver, Outcome
 from .tenant import Tenant, TenantClock
 
 _tenant_numbers = itertools.count(1)
-_MARKER_KEYS = frozenset({"seed", "consent", "strict", "network"})
+_MARKER_KEYS = frozenset({"seed", "consent", "strict", "network", "toolkits"})
 _UNSET_ENV = ("COMPOSIO_USER_API_KEY", "COMPOSIO_ORG_API_KEY", "COMPOSIO_CUSTOM_HEADERS")
 
 
@@ -117,10 +120,11 @@ def _settings(config: pytest.Config) -> Settings:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "mock_composio(seed=None, consent=None, strict=None, network=None): per-test settings "
-        "of the mockcomposio tenant: seed (int, or None for random ids), consent ('manual', "
-        "'allow', 'deny', 'error:<code>', 'scopes:<a>,<b>'), strict (bool), network=True to "
-        "let this test reach Composio's real hosts.")
+        "mock_composio(seed=None, consent=None, strict=None, network=None, toolkits=None): "
+        "per-test settings of the mockcomposio tenant: seed (int, or None for random ids), "
+        "consent ('manual', 'allow', 'deny', 'error:<code>', 'scopes:<a>,<b>'), strict (bool), "
+        "network=True to let this test reach Composio's real hosts, toolkits=[{...}] "
+        "user-defined toolkits (contracts/mock/toolkit.schema.json) this tenant sees.")
     settings = _settings(config)
     config.stash[_SETTINGS] = settings
     config.stash[_GUARDED] = settings.guard
@@ -256,6 +260,15 @@ def _new_tenant(server: Any, config: pytest.Config, nodeid: str, options: dict[s
     if consent != "manual":
         tenant.consent.set_mode(consent)
     _ = tenant.project  # adopt now: hooks for scripted consent, strict flag
+    if options.get("toolkits"):
+        from ..domain.catalogue import CatalogueError
+
+        try:
+            tenant.add_toolkits(options["toolkits"])
+        except CatalogueError as exc:
+            engine.drop(api_key)
+            pytest.fail(f"{nodeid}: @pytest.mark.mock_composio(toolkits=...): {exc}",
+                        pytrace=False)
     return tenant
 
 

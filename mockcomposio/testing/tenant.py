@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     import aiohttp
     from faker import Faker
 
+    from ..domain.catalogue import Toolkit
     from ..domain.project import Project
     from ..engine import Engine
 
@@ -168,9 +169,13 @@ class Tenant:
         return {"x-api-key": self.api_key}
 
     def reset(self, seed: int | None = None) -> None:
-        """Forget everything of this tenant (O(1)); scripted outcomes are kept."""
+        """Forget everything of this tenant (O(1)); scripted outcomes and the toolkits it
+        defined (:meth:`add_toolkit`, the marker's ``toolkits``) are kept."""
         old = self.project.consent
+        own = list(self.project.own_toolkits)
         self.engine.reset(self.api_key, seed=self.seed if seed is None else seed)
+        if own:
+            self.project.add_toolkits(own)
         script = self.project.consent
         script.queue.extend(old.queue)
         script.mode, script.default = old.mode, old.default
@@ -213,6 +218,24 @@ class Tenant:
         return self.clock.advance(seconds)
 
     # -- arranging ----------------------------------------------------------------------------
+    def add_toolkits(self, definitions: Iterable[Mapping[str, Any]]) -> list[Toolkit]:
+        """Toolkits only this tenant sees, besides the built-in catalogue (same format and
+        checks as a seed file's ``toolkits``; see ``contracts/mock/toolkit.schema.json``). All
+        or nothing: a bad definition raises :class:`~mockcomposio.domain.catalogue.
+        CatalogueError` (a ``ValueError`` naming the field) and adds none."""
+        from ..domain.catalogue import parse_definitions
+
+        toolkits = parse_definitions(list(definitions), origin="plugin")
+        self.project.add_toolkits(toolkits)
+        return toolkits
+
+    def add_toolkit(self, definition: Mapping[str, Any] | None = None, /,
+                    **fields: Any) -> Toolkit:
+        """One toolkit, as a mapping or keywords: ``add_toolkit(slug="acme_crm",
+        auth_schemes=["OAUTH2"])``; schemes given by name get their standard fields (OAuth2:
+        a working fake provider, plus the BEARER_TOKEN alternative)."""
+        return self.add_toolkits([{**(definition or {}), **fields}])[0]
+
     def create_auth_config(self, toolkit: str, options: dict[str, Any] | None = None,
                            ) -> AuthConfig:
         """An auth config from the API's ``options`` body (as ``auth_configs.create`` sends)."""
