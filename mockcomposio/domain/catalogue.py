@@ -141,7 +141,7 @@ def _parse_toolkit(raw: dict[str, Any]) -> Toolkit:
 
 # --- API renderings ---------------------------------------------------------------------------
 
-def _field_out(f: dict[str, Any]) -> dict[str, Any]:
+def field_out(f: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": f["name"],
         "displayName": f.get("displayName", f["name"]),
@@ -176,7 +176,7 @@ def toolkit_detail(t: Toolkit) -> dict[str, Any]:
     details = []
     for s in t.schemes:
         fields = {
-            stage: {which: [_field_out(f) for f in s.fields(stage, which)]
+            stage: {which: [field_out(f) for f in s.fields(stage, which)]
                     for which in ("required", "optional")}
             for stage in ("auth_config_creation", "connected_account_initiation")
         }

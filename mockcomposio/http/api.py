@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain import auth_configs, connected_accounts, render
+from ..domain import auth_configs, connected_accounts, project_config, render
 from ..domain.catalogue import toolkit_detail, toolkit_list_item
 from ..domain.connected_accounts import CALLBACK_PATH_V31
 from ..domain.pagination import paginate
@@ -146,6 +146,21 @@ def update_connected_account(c: Call) -> HandlerResult:
     account = connected_accounts.update(c.project, c.match["id"], alias=b.get("alias"),
                                         connection=b.get("connection"))
     return 200, {"id": account.id, "status": account.status, "success": True}
+
+
+def complete_auth(c: Call) -> HandlerResult:
+    account = connected_accounts.complete_auth(c.project, session_uri=c.body["session_uri"],
+                                               user_id=c.body["user_id"])
+    return 200, {"connected_account_id": account.id, "toolkit_slug": account.toolkit}
+
+
+def get_project_config(c: Call) -> HandlerResult:
+    return 200, project_config.render(c.project)
+
+
+def update_project_config(c: Call) -> HandlerResult:
+    project_config.update(c.project, c.body)
+    return 200, project_config.render(c.project)
 
 
 def refresh_connected_account(c: Call) -> HandlerResult:
