@@ -19,7 +19,9 @@ Fixtures:
 - ``composio_client``: the official SDK's ``Composio(...)`` pointed at the tenant, tracking off.
 - ``composio_tenant_factory``: ``make(**marker_kwargs)`` for more tenants in one test.
 
-Marker ``@pytest.mark.mock_composio(seed=, consent=, strict=, network=)`` overrides, per test,
+Marker ``@pytest.mark.mock_composio(seed=, consent=, strict=, network=, callback_verifier=)``
+(the last: the project's OAuth callback verifier URL, which turns callback identity
+verification on) overrides, per test,
 the options ``--mock-composio-seed``, ``--mock-composio-consent``, ``--mock-composio-strict``
 and ``--mock-composio-allow-network`` (ini: ``mock_composio_seed``, ``mock_composio_consent``,
 ``mock_composio_strict``, ``mock_composio_network_guard``).
@@ -45,7 +47,7 @@ from .consent import Outcome
 from .tenant import Tenant
 
 _tenant_numbers = itertools.count(1)
-_MARKER_KEYS = frozenset({"seed", "consent", "strict", "network"})
+_MARKER_KEYS = frozenset({"seed", "consent", "strict", "network", "callback_verifier"})
 _UNSET_ENV = ("COMPOSIO_USER_API_KEY", "COMPOSIO_ORG_API_KEY", "COMPOSIO_CUSTOM_HEADERS")
 
 
@@ -120,7 +122,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "mock_composio(seed=None, consent=None, strict=None, network=None): per-test settings "
         "of the mockcomposio tenant: seed (int, or None for random ids), consent ('manual', "
         "'allow', 'deny', 'error:<code>', 'scopes:<a>,<b>'), strict (bool), network=True to "
-        "let this test reach Composio's real hosts.")
+        "let this test reach Composio's real hosts, callback_verifier (URL: callback identity "
+        "verification on; OAuth callbacks wait for complete_auth).")
     settings = _settings(config)
     config.stash[_SETTINGS] = settings
     config.stash[_GUARDED] = settings.guard
@@ -256,6 +259,8 @@ def _new_tenant(server: Any, config: pytest.Config, nodeid: str, options: dict[s
     if consent != "manual":
         tenant.consent.set_mode(consent)
     _ = tenant.project  # adopt now: hooks for scripted consent, strict flag
+    if options.get("callback_verifier"):
+        tenant.set_callback_verifier(str(options["callback_verifier"]))
     return tenant
 
 
