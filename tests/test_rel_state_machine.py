@@ -672,6 +672,35 @@ def run_model(examples: int, steps: int) -> Harness:
     return harness
 
 
+def test_model_walks_the_deferred_callback_paths() -> None:
+    """The verification branches in a fixed order (random runs reach them less often): deferred
+    callback, complete_auth, reuse, mismatch, expiry; the model and the API agree throughout."""
+    harness = Harness()
+    AuthModel.harness = harness
+    try:
+        model = AuthModel()
+        model.three_configs(verifier=True)
+        custom = next(i for i, c in enumerate(model.configs) if c.custom)
+        for step in range(3):
+            model.connect(i=custom + 3 * step, allow=True)  # users 2, 2, 2: same config
+            model.api_agrees_with_the_model()
+        model.complete_auth(i=0, right_user=True)
+        model.complete_auth(i=0, right_user=True)  # reuse
+        model.complete_auth(i=1, right_user=False)  # mismatch
+        model.advance_clock(601)  # the third session expires
+        model.complete_auth(i=2, right_user=True)
+        model.patch_credentials(i=1, kind="rotate")  # an OAuth account: refused, unchanged
+        model.set_alias(i=0, alias="work")
+        model.api_agrees_with_the_model()
+        model.indexes_agree_with_the_data()
+    finally:
+        harness.close()
+    assert {"callback deferred to the verifier", "complete_auth", "complete_auth: forged",
+            "complete_auth: used or expired", "complete_auth: identity mismatch"} <= set(
+        harness.seen), harness.seen
+    assert [a.status for a in model.accounts] == ["ACTIVE", "FAILED", "EXPIRED"]
+
+
 def test_state_machine_fast() -> None:
     run_model(examples=40, steps=25)
 
