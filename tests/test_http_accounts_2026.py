@@ -382,3 +382,19 @@ async def test_auth_config_credentials_masked_or_redacted(api: Client) -> None:
                for item in listed["items"])
     html = await (await api.get(path_of((await link(api, ac))["redirect_url"]))).text()
     assert "gh-secret" not in html and form_fields(html) == {}
+
+
+async def test_state_export_keeps_verification_and_fields(api: Client, engine: Engine) -> None:
+    from mockcomposio import snapshot
+
+    await enable_verifier(api)
+    ca, session_uri = await deferred(api, user="alice")
+    project = engine.project("key-a")
+    with project.lock:
+        data = snapshot.export_project(project)
+    restored = snapshot.build_project(engine, data, "tenant")
+    assert restored.callback_verifier_url == VERIFIER
+    assert restored.auth_sessions[session_uri].connected_account_id == ca
+    engine.install(restored)
+    status, body = await complete(api, session_uri, "alice")
+    assert status == 200 and body["connected_account_id"] == ca
