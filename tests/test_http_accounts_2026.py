@@ -398,3 +398,16 @@ async def test_state_export_keeps_verification_and_fields(api: Client, engine: E
     engine.install(restored)
     status, body = await complete(api, session_uri, "alice")
     assert status == 200 and body["connected_account_id"] == ca
+
+
+async def test_connection_data_prefills_a_basic_form(api: Client) -> None:
+    ac = await make_config(api, "zendesk", type="use_custom_auth", authScheme="BASIC",
+                           credentials={})
+    resp = await api.post(f"{V31}/connected_accounts/link", headers=KEY, json={
+        "auth_config_id": ac, "user_id": "u1",
+        "connection_data": {"subdomain": "acme", "password": "not-shown"}})
+    got = await resp.json()
+    html = await (await api.get(path_of(got["redirect_url"]))).text()
+    fields = form_fields(html)
+    assert fields["subdomain"] == ["acme"] and fields["password"] == [""]
+    assert "not-shown" not in html

@@ -171,3 +171,17 @@ def test_managed_connection_tokens_are_redacted(sdk: Any, mock_composio: Tenant)
         "credentials": {"client_id": "gh-client", "client_secret": "gh-secret"}})
     shown = sdk.auth_configs.get(custom.id).credentials
     assert shown["client_id"] == "gh-client" and shown["client_secret"] == "gh-s..."
+
+
+def test_link_with_connection_data_skips_the_field_step(sdk: Any, mock_composio: Tenant) -> None:
+    auth_config = sdk.auth_configs.create(toolkit="zendesk",
+                                          options={"type": "use_composio_managed_auth"})
+    # connected_accounts.link() has no connection_data; the client's link.create has.
+    created = sdk.client.link.create(auth_config_id=auth_config.id, user_id="user_123",
+                                     connection_data={"subdomain": "globex"})
+    result = mock_composio.consent.complete(created.redirect_url)
+    assert any("instance=globex.zendesk.com" in url for url in result.visited)
+    assert sdk.connected_accounts.get(created.connected_account_id).status == "ACTIVE"
+    with pytest.raises(composio.exceptions.ComposioError, match="name only"):
+        sdk.client.link.create(auth_config_id=auth_config.id, user_id="user_123",
+                               connection_data={"subdomain": "globex.zendesk.com"})

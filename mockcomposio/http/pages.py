@@ -145,9 +145,12 @@ def _link_form(lang: str, account: Any, toolkit: Any, spec: Any, scopes: list[st
             for f in spec.fields("connected_account_initiation", which):
                 kind = "password" if f.get("is_secret") else "text"
                 req = " required" if which == "required" else ""
+                # connection_data given on link pre-fills the non-secret fields (a subdomain).
+                given = account.data.get(f["name"]) if not f.get("is_secret") else None
+                value = f' value="{escape(given)}"' if isinstance(given, str) else ""
                 inputs.append(
                     f'<label>{escape(str(f.get("displayName", f["name"])))}<br>'
-                    f'<input type="{kind}" name="{escape(f["name"])}"{req}></label><br>')
+                    f'<input type="{kind}" name="{escape(f["name"])}"{value}{req}></label><br>')
         body = (f"{header}<form method=\"post\">{''.join(inputs)}"
                 '<button class="primary" type="submit" name="action" value="connect">'
                 f"{escape(i18n.t(lang, 'connect'))}</button></form>")
