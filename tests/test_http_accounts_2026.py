@@ -411,3 +411,17 @@ async def test_connection_data_prefills_a_basic_form(api: Client) -> None:
     fields = form_fields(html)
     assert fields["subdomain"] == ["acme"] and fields["password"] == [""]
     assert "not-shown" not in html
+
+
+async def test_a_refused_enabled_flag_leaves_alias_and_credentials_alone(api: Client) -> None:
+    ac = await make_config(api)
+    got = await link(api, ac)  # INITIATED: can't be enabled or disabled
+    ca = got["connected_account_id"]
+    status, body = await patch(api, ca, {"enabled": False, "alias": "never"})
+    assert status == 400 and body["error"]["slug"] == "ConnectedAccount_InvalidState"
+    assert (await get_account(api, ca))["alias"] is None
+    bearer = await bearer_account(api)
+    status, _ = await patch(api, bearer, {"enabled": False, "alias": "off",
+                                          **state("BEARER_TOKEN", token="t-new")})
+    shown = await get_account(api, bearer)
+    assert status == 200 and shown["status"] == "INACTIVE" and shown["alias"] == "off"

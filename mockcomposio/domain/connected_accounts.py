@@ -820,21 +820,28 @@ def set_enabled(project: Project, account_id: str, enabled: bool) -> ConnectedAc
     target = ACTIVE if enabled else INACTIVE
     if account.status == target:
         return account
-    if account.status not in (ACTIVE, INACTIVE):
-        raise bad_request(
-            f"Connected account {account.id} is {account.status}; only ACTIVE or INACTIVE "
-            "accounts can be enabled or disabled.", slug="ConnectedAccount_InvalidState",
-            code=1706, suggested_fix="Reconnect the account (link or refresh) first.")
+    _check_can_toggle(account, target)
     project.set_status(account, target, REASON_USER_UPDATE)
     account.val["status"] = target
     return account
 
 
+def _check_can_toggle(account: ConnectedAccount, target: str) -> None:
+    if account.status != target and account.status not in (ACTIVE, INACTIVE):
+        raise bad_request(
+            f"Connected account {account.id} is {account.status}; only ACTIVE or INACTIVE "
+            "accounts can be enabled or disabled.", slug="ConnectedAccount_InvalidState",
+            code=1706, suggested_fix="Reconnect the account (link or refresh) first.")
+
+
 def update(project: Project, account_id: str, *, alias: str | None = None,
-           connection: Mapping[str, Any] | None = None) -> ConnectedAccount:
-    """``PATCH /connected_accounts/{id}``: alias (``""`` clears it) and credential patching.
-    Everything is checked first; a refused request changes nothing."""
+           connection: Mapping[str, Any] | None = None,
+           enabled: bool | None = None) -> ConnectedAccount:
+    """``PATCH /connected_accounts/{id}``: alias (``""`` clears it), credential patching and
+    ``enabled``. Everything is checked first; a refused request changes nothing."""
     account = get(project, account_id)
+    if enabled is not None:
+        _check_can_toggle(account, ACTIVE if enabled else INACTIVE)
     if alias:
         _check_alias_free(project, account.user_id, account.toolkit, alias, account.id)
     plan: tuple[dict[str, Any], list[str], list[str]] | None = None
@@ -864,6 +871,8 @@ def update(project: Project, account_id: str, *, alias: str | None = None,
             "set " + ", ".join(set_names) if set_names else "",
             "removed " + ", ".join(removed) if removed else "") if part)
         project.log(account, "credentials updated", detail or "no change")
+    if enabled is not None:
+        set_enabled(project, account.id, enabled)
     account.updated_at = project.now()
     return account
 

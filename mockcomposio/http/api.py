@@ -141,10 +141,9 @@ def update_connected_account_status(c: Call) -> HandlerResult:
 
 def update_connected_account(c: Call) -> HandlerResult:
     b = c.body
-    if "enabled" in b:
-        connected_accounts.set_enabled(c.project, c.match["id"], b["enabled"])
     account = connected_accounts.update(c.project, c.match["id"], alias=b.get("alias"),
-                                        connection=b.get("connection"))
+                                        connection=b.get("connection"),
+                                        enabled=b.get("enabled"))
     return 200, {"id": account.id, "status": account.status, "success": True}
 
 
