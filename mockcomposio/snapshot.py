@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from . import __version__
-from .domain.models import AuthConfig, ConnectedAccount, Link
+from .domain.models import AuthConfig, AuthSession, ConnectedAccount, Link
 from .domain.project import AccountIndex, Project
 from .domain.redact import redact
 from .domain.sessions import Session
@@ -166,6 +166,9 @@ def export_project(project: Project) -> dict[str, Any]:
         "api_key": project.api_key,
         "seed": project.seed,
         "mask_secrets": project.mask_secrets,
+        "callback_verifier_url": project.callback_verifier_url,
+        "settings": dict(project.settings),
+        "auth_sessions": [encode(s) for s in project.auth_sessions.values()],
         "clock": {"offset": clock._offset, "frozen_at": clock._frozen_at,
                   "now": clock.now()},
         "ids": _rng_state(project.ids._rng),
@@ -301,6 +304,12 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
         except CatalogueError as exc:
             raise SnapshotError(str(exc)) from exc
         project.add_toolkits(parse_toolkit(e, load_templates()) for e in entries)
+    project.callback_verifier_url = decode(str | None, data.get("callback_verifier_url"),
+                                           f"{path}.callback_verifier_url")
+    project.settings.update(decode(dict[str, Any], data.get("settings", {}), f"{path}.settings"))
+    for i, raw in enumerate(data.get("auth_sessions") or []):
+        auth_session = decode(AuthSession, raw, f"{path}.auth_sessions[{i}]")
+        project.auth_sessions[auth_session.session_uri] = auth_session
     clock = _field(data, "clock", path)
     if not isinstance(clock, dict):
         raise SnapshotError(f"{path}.clock: expected an object")

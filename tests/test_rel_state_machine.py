@@ -12,7 +12,13 @@ small reference model of the rules:
 - a link not completed within 10 minutes of the virtual clock makes its account EXPIRED; a link
   opened before its config was disabled or deleted can't make an ACTIVE account; a link
   superseded by a refresh can't complete the account;
-- access tokens expire and are refreshed on the virtual clock without changing the status.
+- access tokens expire and are refreshed on the virtual clock without changing the status;
+- credential patches (API-key accounts) replace the stored key and keep the status; a patch of
+  an OAuth account, of the wrong scheme or removing a required field is a 400 that changes
+  nothing; aliases are unique per user and toolkit (409), ``""`` clears one;
+- with the project's callback verifier on, a custom OAuth config's callback is deferred: the
+  account stays INITIATED until ``complete_auth`` with its owner's user_id (a different user
+  fails it; a used, expired or unknown session_uri is a 404).
 
 Each example runs in a fresh tenant (new API key) with a frozen virtual clock.
 """
@@ -48,6 +54,7 @@ from .test_http_flows import form_fields
 
 V31 = "/api/v3.1"
 CALLBACK = "https://app.example/cb"
+VERIFIER = "https://app.example/verify"
 GMAIL_SCOPES = ["https://www.googleapis.com/auth/gmail.readonly",
                 "https://www.googleapis.com/auth/userinfo.email",
                 "https://mail.google.com/", "openid"]
@@ -62,6 +69,17 @@ class Config:
     scopes: list[str]
     enabled: bool = True
     deleted: bool = False
+    custom: bool = False  # gmail with the app's own OAuth client (callbacks can be deferred)
+
+
+@dataclass
+class AuthSession:
+    """A deferred callback waiting for complete_auth."""
+
+    uri: str
+    account: Account
+    expires: float
+    used: bool = False
 
 
 @dataclass
@@ -87,6 +105,11 @@ class Account:
     has_token: bool = False
     deleted: bool = False
     history: list[str] = field(default_factory=list)
+    user: str = ""
+    toolkit: str = ""
+    alias: str | None = None
+    credential: str | None = None  # the stored API key (API-key accounts)
+    session: AuthSession | None = None  # a deferred callback of the current link
 
 
 def local(url: str) -> str:
@@ -143,6 +166,8 @@ class AuthModel(RuleBasedStateMachine):
         self.configs: list[Config] = []
         self.accounts: list[Account] = []
         self.default_scopes: list[str] = []
+        self.verifier = False
+        self.sessions: list[AuthSession] = []
 
     # -- helpers -------------------------------------------------------------------------------
     def api(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -178,16 +203,30 @@ class AuthModel(RuleBasedStateMachine):
         account.link_done = False
 
     # -- auth configs --------------------------------------------------------------------------
-    @initialize()
-    def two_configs(self) -> None:
-        """Every run starts with one config of each kind, so flows start from the first step."""
+    @initialize(verifier=st.booleans())
+    def three_configs(self, verifier: bool) -> None:
+        """Every run starts with one config of each kind (managed OAuth, API key, custom
+        OAuth), so flows start from the first step; half the runs with the verifier on."""
         self.create_config(oauth=True, scopes=None)
         self.create_config(oauth=False, scopes=None)
+        self.create_config(oauth=True, scopes=None, custom=True)
+        if verifier:
+            self.set_verifier(True)
 
     @rule(oauth=st.booleans(), scopes=st.none() | st.lists(st.sampled_from(GMAIL_SCOPES),
-                                                           min_size=1, max_size=3, unique=True))
-    def create_config(self, oauth: bool, scopes: list[str] | None) -> None:
-        if oauth:
+                                                           min_size=1, max_size=3, unique=True),
+          custom=st.booleans())
+    def create_config(self, oauth: bool, scopes: list[str] | None, custom: bool = False,
+                      ) -> None:
+        custom = custom and oauth
+        if custom:
+            creds: dict[str, Any] = {"client_id": f"sm-client-{len(self.configs)}",
+                                     "client_secret": "sm-secret"}
+            if scopes is not None:
+                creds["scopes"] = scopes
+            body = {"toolkit": {"slug": "gmail"}, "auth_config": {
+                "type": "use_custom_auth", "authScheme": "OAUTH2", "credentials": creds}}
+        elif oauth:
             options: dict[str, Any] = {"type": "use_composio_managed_auth"}
             if scopes is not None:
                 options["credentials"] = {"scopes": scopes}
@@ -198,12 +237,12 @@ class AuthModel(RuleBasedStateMachine):
         status, payload = self.api("POST", "/auth_configs", body)
         self.expect(status, 201, payload, "create config")
         ac_id = payload["auth_config"]["id"]
-        if oauth and scopes is None:
+        if oauth and scopes is None and not self.default_scopes:
             status, got = self.api("GET", f"/auth_configs/{ac_id}")
             self.default_scopes = list(got["scopes"])
             assert self.default_scopes, got
         effective = (scopes if scopes is not None else self.default_scopes) if oauth else []
-        self.configs.append(Config(ac_id, oauth, list(effective)))
+        self.configs.append(Config(ac_id, oauth, list(effective), custom=custom))
 
     @precondition(lambda self: self.configs)
     @rule(i=st.integers(0, 10**6),
@@ -251,7 +290,8 @@ class AuthModel(RuleBasedStateMachine):
             return
         self.expect(status, 201, payload, "link")
         account = Account(payload["connected_account_id"], config, "INITIATED",
-                          list(config.scopes))
+                          list(config.scopes), user=f"user-{i % 3}",
+                          toolkit="gmail" if config.oauth else "serpapi")
         self.new_link(account, payload["redirect_url"])
         self.accounts.append(account)
 
@@ -261,17 +301,26 @@ class AuthModel(RuleBasedStateMachine):
         config = self.configs[i % len(self.configs)]
         status, payload = self.api("POST", "/connected_accounts", {
             "auth_config": {"id": config.id}, "connection": {
-                "user_id": f"user-{i % 3}", "state": {"authScheme": "API_KEY", "val": {
+                "user_id": f"user-{i % 3}", "callback_url": CALLBACK,
+                "state": {"authScheme": "API_KEY", "val": {
                     "status": "ACTIVE", "generic_api_key": "sk-initiated-key"}}}})
         refused = self.config_expectation(config)
         if refused is not None:
             self.expect(status, refused, payload, "initiate on unusable config")
             return
-        if config.oauth:  # managed OAuth on the legacy endpoint: retired, use link
+        if config.oauth and not config.custom:  # managed OAuth on this endpoint: retired
             self.expect(status, 400, payload, "initiate managed OAuth")
             return
+        if config.custom:  # a custom app: a redirect straight to the provider
+            self.expect(status, 201, payload, "initiate custom OAuth")
+            account = Account(payload["id"], config, "INITIATED", list(config.scopes),
+                              user=f"user-{i % 3}", toolkit="gmail")
+            self.new_link(account, payload["connectionData"]["val"]["redirectUrl"])
+            self.accounts.append(account)
+            return
         self.expect(status, 201, payload, "initiate API key")
-        self.accounts.append(Account(payload["id"], config, "ACTIVE", []))
+        self.accounts.append(Account(payload["id"], config, "ACTIVE", [], user=f"user-{i % 3}",
+                                     toolkit="serpapi", credential="sk-initiated-key"))
 
     # -- the consent flow, in two steps so anything can happen in between ----------------------
     def link_refusal(self, account: Account) -> int | None:
@@ -340,6 +389,7 @@ class AuthModel(RuleBasedStateMachine):
                 self.expect(status, 302, body, "api key form")
                 assert "status=success" in headers["Location"]
                 account.status, account.link_done = "ACTIVE", True
+                account.credential = "sk-typed-on-the-page"
             return
         data = [("pending", consent.pending), ("decision", "allow" if allow else "deny")]
         data += [("scope", s) for s in account.requested]
@@ -356,9 +406,20 @@ class AuthModel(RuleBasedStateMachine):
             self.expect(status, 410 if account.status == "EXPIRED" else 409, body,
                         "callback of a finished link")
             return
+        usable = account.config.enabled and not account.config.deleted
+        if allow and usable and self.verifier and account.config.custom:
+            self.expect(status, 302, body, "callback deferred to the verifier")
+            location = headers["Location"]
+            assert location.startswith(VERIFIER + "?session_uri=session_"), location
+            session = AuthSession(parse_qs(urlsplit(location).query)["session_uri"][0], account,
+                                  self.now() + LINK_LIFETIME)
+            account.link_done, account.session = True, session
+            self.sessions.append(session)
+            return
         self.expect(status, 302, body, "callback")
         result = parse_qs(urlsplit(headers["Location"]).query)
-        assert result["connected_account_id"] == [account.id]
+        assert (result.get("connected_account_id") or result.get("connectedAccountId")) == [
+            account.id]
         account.link_done = True
         if allow and account.config.enabled and not account.config.deleted:
             assert result["status"] == ["success"], result
@@ -414,6 +475,7 @@ class AuthModel(RuleBasedStateMachine):
             account.status = "INITIATED"
             account.requested = list(account.config.scopes)  # a new connection's scopes
             self.new_link(account, payload["redirect_url"])
+            account.session = None  # a deferred callback of the old link can't complete it
         else:
             assert payload["redirect_url"] is None, payload
 
@@ -443,6 +505,87 @@ class AuthModel(RuleBasedStateMachine):
         self.expect(status, 404 if account.deleted else 200, payload, "delete account")
         account.deleted = True
 
+    # -- credential patches and aliases ---------------------------------------------------------
+    @precondition(lambda self: self.accounts)
+    @rule(i=st.integers(0, 10**6), kind=st.sampled_from(["rotate", "wrong scheme", "remove"]))
+    def patch_credentials(self, i: int, kind: str) -> None:
+        account = self.accounts[i % len(self.accounts)]
+        key = f"sk-patched-{i}"
+        val: dict[str, Any] = {"generic_api_key": key}
+        scheme = "OAUTH2" if account.config.oauth else "API_KEY"
+        if kind == "wrong scheme":
+            scheme = "BEARER_TOKEN"
+        elif kind == "remove":
+            val = {"generic_api_key": None}
+        status, payload = self.api("PATCH", f"/connected_accounts/{account.id}", {
+            "connection": {"state": {"authScheme": scheme, "val": val}}})
+        if account.deleted:
+            self.expect(status, 404, payload, "patch a deleted account")
+        elif account.config.oauth:
+            self.expect(status, 400, payload, "patch an OAuth account")
+        elif kind != "rotate":
+            self.expect(status, 400, payload, f"patch: {kind}")
+        else:
+            self.expect(status, 200, payload, "patch credentials")
+            assert payload["status"] == account.status, payload
+            account.credential = key
+
+    @precondition(lambda self: self.accounts)
+    @rule(i=st.integers(0, 10**6), alias=st.sampled_from(["work", "home", ""]))
+    def set_alias(self, i: int, alias: str) -> None:
+        account = self.accounts[i % len(self.accounts)]
+        status, payload = self.api("PATCH", f"/connected_accounts/{account.id}",
+                                   {"alias": alias})
+        taken = alias and any(
+            a is not account and not a.deleted and a.alias == alias and a.user == account.user
+            and a.toolkit == account.toolkit for a in self.accounts)
+        if account.deleted:
+            self.expect(status, 404, payload, "alias of a deleted account")
+        elif taken:
+            self.expect(status, 409, payload, "alias taken")
+        else:
+            self.expect(status, 200, payload, "alias cleared" if not alias else "alias set")
+            account.alias = alias or None
+
+    # -- callback identity verification ---------------------------------------------------------
+    @rule(on=st.booleans())
+    def set_verifier(self, on: bool) -> None:
+        status, payload = self.api("PATCH", "/org/project/config",
+                                   {"oauth_callback_verifier_url": VERIFIER if on else None})
+        self.expect(status, 200, payload, "verifier on" if on else "verifier off")
+        self.verifier = on
+
+    @precondition(lambda self: self.sessions)
+    @rule(i=st.integers(0, 10**6), right_user=st.booleans())
+    def complete_auth(self, i: int, right_user: bool) -> None:
+        if i % 5 == 0:  # a session_uri nobody was given
+            status, payload = self.api("POST", "/connected_accounts/complete_auth",
+                                       {"session_uri": "session_forged", "user_id": "user-0"})
+            self.expect(status, 404, payload, "complete_auth: forged")
+        session = self.sessions[i % len(self.sessions)]
+        account = session.account
+        user = account.user if right_user else "someone-else"
+        status, payload = self.api("POST", "/connected_accounts/complete_auth",
+                                   {"session_uri": session.uri, "user_id": user})
+        if session.used or self.now() >= session.expires:
+            self.expect(status, 404, payload, "complete_auth: used or expired")
+            return
+        session.used = True
+        if account.deleted or account.session is not session or account.status != "INITIATED":
+            self.expect(status, 404, payload, "complete_auth: connection moved on")
+            return
+        account.session = None
+        if not right_user:
+            self.expect(status, 400, payload, "complete_auth: identity mismatch")
+            account.status = "FAILED"
+        elif not account.config.enabled or account.config.deleted:
+            self.expect(status, 404, payload, "complete_auth: config unusable")
+            account.status = "FAILED"
+        else:
+            self.expect(status, 200, payload, "complete_auth")
+            assert payload == {"connected_account_id": account.id, "toolkit_slug": "gmail"}
+            account.status, account.has_token = "ACTIVE", True
+
     # -- time ----------------------------------------------------------------------------------
     @rule(seconds=st.sampled_from(CLOCK_STEPS))
     def advance_clock(self, seconds: int) -> None:
@@ -455,6 +598,13 @@ class AuthModel(RuleBasedStateMachine):
                 if account.status == "INITIATED":
                     account.status = "EXPIRED"
             # Access tokens expire too; the engine refreshes them, the status stays.
+        for session in self.sessions:
+            if not session.used and session.expires <= now:
+                session.used = True
+                account = session.account
+                if (not account.deleted and account.session is session
+                        and account.status == "INITIATED"):
+                    account.status, account.session = "EXPIRED", None
 
     # -- the whole state, after every step -----------------------------------------------------
     @invariant()
@@ -472,6 +622,10 @@ class AuthModel(RuleBasedStateMachine):
             assert shown["auth_config"]["is_disabled"] == (not account.config.enabled)
             if account.status == "ACTIVE" and account.config.oauth:
                 assert shown["granted_scopes"] == account.requested
+            assert shown["alias"] == account.alias, (account, shown)
+            if account.status in ("ACTIVE", "INACTIVE") and not account.config.oauth:
+                stored = self.project.accounts[account_id].val
+                assert stored.get("generic_api_key") == account.credential, (account, stored)
         status, configs = self.api("GET", "/auth_configs?show_disabled=true&limit=200")
         shown_configs = {c["id"]: c for c in configs["items"]}
         assert set(shown_configs) == {c.id for c in self.configs if not c.deleted}
@@ -518,6 +672,35 @@ def run_model(examples: int, steps: int) -> Harness:
     return harness
 
 
+def test_model_walks_the_deferred_callback_paths() -> None:
+    """The verification branches in a fixed order (random runs reach them less often): deferred
+    callback, complete_auth, reuse, mismatch, expiry; the model and the API agree throughout."""
+    harness = Harness()
+    AuthModel.harness = harness
+    try:
+        model = AuthModel()
+        model.three_configs(verifier=True)
+        custom = next(i for i, c in enumerate(model.configs) if c.custom)
+        for step in range(3):
+            model.connect(i=custom + 3 * step, allow=True)  # users 2, 2, 2: same config
+            model.api_agrees_with_the_model()
+        model.complete_auth(i=0, right_user=True)
+        model.complete_auth(i=0, right_user=True)  # reuse
+        model.complete_auth(i=1, right_user=False)  # mismatch
+        model.advance_clock(601)  # the third session expires
+        model.complete_auth(i=2, right_user=True)
+        model.patch_credentials(i=1, kind="rotate")  # an OAuth account: refused, unchanged
+        model.set_alias(i=0, alias="work")
+        model.api_agrees_with_the_model()
+        model.indexes_agree_with_the_data()
+    finally:
+        harness.close()
+    assert {"callback deferred to the verifier", "complete_auth", "complete_auth: forged",
+            "complete_auth: used or expired", "complete_auth: identity mismatch"} <= set(
+        harness.seen), harness.seen
+    assert [a.status for a in model.accounts] == ["ACTIVE", "FAILED", "EXPIRED"]
+
+
 def test_state_machine_fast() -> None:
     run_model(examples=40, steps=25)
 
@@ -530,4 +713,9 @@ def test_state_machine_hundreds_of_runs() -> None:
     # superseded link's callback, are counted in the printed summary).
     assert set(harness.seen) >= {
         "callback", "decision", "consent page", "link on unusable config", "link page",
-        "refresh on unusable config", "api key form", "toggle"}, harness.seen
+        "refresh on unusable config", "api key form", "toggle", "patch credentials",
+        "patch an OAuth account", "alias set", "alias cleared",
+        "callback deferred to the verifier", "complete_auth: identity mismatch",
+        "complete_auth: used or expired"}, harness.seen
+    # (A successful complete_auth needs a fresh session redeemed soon after its callback,
+    # which random runs rarely line up: test_model_walks_the_deferred_callback_paths does.)

@@ -74,6 +74,8 @@ SDK_RESPONSE_MODELS: dict[str, tuple[str, str]] = {
                                    "ConnectedAccountRefreshResponse"),
     "connected_accounts.revoke": ("connected_account_revoke_response",
                                   "ConnectedAccountRevokeResponse"),
+    "connected_accounts.complete_auth": ("connected_account_complete_auth_response",
+                                         "ConnectedAccountCompleteAuthResponse"),
     "tool_router.create_session": ("tool_router.session_create_response",
                                    "SessionCreateResponse"),
     "tool_router.get_session": ("tool_router.session_retrieve_response",
@@ -93,6 +95,7 @@ SDK_RESPONSE_MODELS: dict[str, tuple[str, str]] = {
 NON_SPEC_SUCCESS: dict[str, str] = {
     "connected_accounts.update": "200",
     "connected_accounts.revoke": "200",
+    "connected_accounts.complete_auth": "200",
     "tool_router.delete_session": "200",
     "tool_router.tools": "200",
     "tool_router.search": "200",

@@ -578,7 +578,7 @@ def load_definitions_file(path: Path, *, origin: str | None = None) -> list[Tool
 
 # --- API renderings ---------------------------------------------------------------------------
 
-def _field_out(f: dict[str, Any]) -> dict[str, Any]:
+def field_out(f: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": f["name"],
         "displayName": f.get("displayName", f["name"]),
@@ -616,7 +616,7 @@ def toolkit_detail(t: Toolkit) -> dict[str, Any]:
     details = []
     for s in t.schemes:
         fields = {
-            stage: {which: [_field_out(f) for f in s.fields(stage, which)]
+            stage: {which: [field_out(f) for f in s.fields(stage, which)]
                     for which in ("required", "optional")}
             for stage in STAGES
         }

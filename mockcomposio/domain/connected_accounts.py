@@ -18,18 +18,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import ComposioError, bad_request, connected_account_not_found
-from . import auth_configs
+from . import auth_configs, credentials
 from .catalogue import AuthSchemeSpec, Toolkit
 from .journal import record_in_process
 from .models import (
     ACCOUNT_STATUSES,
     ACTIVE,
+    AUTH_SESSION_LIFETIME_SECONDS,
     EXPIRED,
     FAILED,
     INACTIVE,
@@ -48,6 +50,7 @@ from .models import (
     REASON_USER_UPDATE,
     REVOKED,
     AuthConfig,
+    AuthSession,
     ConnectedAccount,
     Link,
     TokenState,
@@ -79,6 +82,7 @@ class Origin:
 def install(project: Project) -> None:
     project.on_deadline("link", _link_deadline)
     project.on_deadline("token", _token_deadline)
+    project.on_deadline("auth_session", _auth_session_deadline)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -210,12 +214,115 @@ def _activate_with_values(project: Project, account: ConnectedAccount, toolkit: 
     project.set_status(account, ACTIVE, None, event="credentials stored, ACTIVE")
 
 
+# -- connection fields: what an OAuth toolkit needs before the redirect -------------------------
+# Catalogue data says which: the OAuth scheme's connected_account_initiation fields (Zendesk and
+# Jira ``subdomain``, Shopify ``shop``); a field named in the scheme's authorization_url
+# (``https://{subdomain}.zendesk.com/...``) is a host name label.
+
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_-]+)\}")
+
+
+def connection_field_specs(spec: AuthSchemeSpec) -> list[dict[str, Any]]:
+    if not spec.is_oauth:
+        return []
+    return [f for which in ("required", "optional")
+            for f in spec.fields("connected_account_initiation", which)]
+
+
+def missing_connection_fields(spec: AuthSchemeSpec, values: Mapping[str, Any],
+                              ) -> list[dict[str, Any]]:
+    if not spec.is_oauth:
+        return []
+    return [f for f in spec.fields("connected_account_initiation", "required")
+            if not values.get(f["name"])]
+
+
+def _host_fields(spec: AuthSchemeSpec) -> list[str]:
+    return _PLACEHOLDER.findall(str(spec.raw.get("authorization_url") or ""))
+
+
+def check_connection_fields(toolkit: Toolkit, spec: AuthSchemeSpec,
+                            values: Mapping[str, Any]) -> dict[str, str]:
+    """The connection fields among ``values``, validated (a 400 naming the field)."""
+    out: dict[str, str] = {}
+    hosts = _host_fields(spec)
+    for f in connection_field_specs(spec):
+        name = f["name"]
+        if name not in values or values[name] is None:
+            continue
+        value = values[name]
+        label = f'"{f.get("displayName", name)}" ({name})'
+        if not isinstance(value, str) or not value.strip():
+            raise bad_request(
+                f"{label} must be a non-empty string for toolkit {toolkit.slug}.",
+                slug="ConnectedAccount_InvalidConnectionField", code=600,
+                errors=[f"{name} must be a non-empty string"],
+                suggested_fix=str(f.get("description") or f"Pass {name} as a string."))
+        value = value.strip()
+        if name in hosts and not _HOST_LABEL.fullmatch(value):
+            example = _fill_host(spec, {n: "acme" for n in hosts}) or "acme"
+            raise bad_request(
+                f"{label} {value!r} is not a valid {toolkit.name} {name}: give the name only, "
+                f'e.g. "acme" for {example}.', slug="ConnectedAccount_InvalidConnectionField",
+                code=600, errors=[f"{name} must be a host name label"],
+                suggested_fix=str(f.get("description") or "Give the name only."))
+        out[name] = value
+    return out
+
+
+def _fill_host(spec: AuthSchemeSpec, values: Mapping[str, str]) -> str | None:
+    url = str(spec.raw.get("authorization_url") or "")
+    names = _PLACEHOLDER.findall(url)
+    if not names or any(not values.get(n) for n in names):
+        return None
+    return urlsplit(_PLACEHOLDER.sub(lambda m: values[m.group(1)], url)).hostname
+
+
+def provider_instance(spec: AuthSchemeSpec, account: ConnectedAccount) -> str | None:
+    """The provider host the user's authorization goes to (``acme.zendesk.com``), when the
+    toolkit's authorize URL is per-tenant."""
+    return _fill_host(spec, account.connection_fields)
+
+
+def _require_connection_fields(toolkit: Toolkit, spec: AuthSchemeSpec,
+                               values: Mapping[str, Any]) -> dict[str, str]:
+    fields = check_connection_fields(toolkit, spec, values)
+    missing = missing_connection_fields(spec, fields)
+    if missing:
+        raise auth_configs.missing_field_error(toolkit, spec, missing,
+                                               stage="connected_account_initiation")
+    return fields
+
+
+def submit_connection_fields(project: Project, link_obj: Link, values: Mapping[str, Any],
+                             ) -> ConnectedAccount:
+    """The Connect Link page's field step: store the fields the provider needs."""
+    account, _, toolkit, spec = describe_link(project, link_obj)
+    try:
+        fields = _require_connection_fields(
+            toolkit, spec, {**account.connection_fields,
+                            **{k: v for k, v in values.items() if v not in (None, "")}})
+    except ComposioError as exc:
+        raise FlowError(400, "Check the fields", exc.message) from exc
+    account.connection_fields = fields
+    account.val.update(fields)
+    project.log(account, "connection fields entered", ", ".join(sorted(fields)))
+    return account
+
+
 def initiate(project: Project, origin: Origin, *, auth_config_id: str, user_id: str = "default",
              callback_url: str | None = None, state: Mapping[str, Any] | None = None,
              alias: str | None = None, via: str = "initiate",
              ) -> tuple[ConnectedAccount, str | None]:
     """``POST /connected_accounts``. Returns the account and the redirect URL (OAuth only)."""
     _check_user_id(user_id)
+    if project.callback_verifier_url and user_id == "default" and via == "initiate":
+        raise bad_request(
+            "This project requires callback identity verification, so a real user_id is "
+            'required; "default" can\'t be verified.', slug="ConnectedAccount_BadRequest",
+            code=600, suggested_fix="Pass connection.user_id: the id your app uses for the "
+            "end user (complete_auth checks it).")
     ac = auth_configs.require_usable(project, auth_config_id)
     toolkit, spec = _toolkit_and_scheme(project, ac)
     val = dict((state or {}).get("val") or {})
@@ -237,11 +344,14 @@ def initiate(project: Project, origin: Origin, *, auth_config_id: str, user_id: 
                 suggested_fix="Call POST /api/v3/connected_accounts/link with the same "
                 "auth_config_id and user_id to get a redirect URL for the end user.",
                 headers={"Deprecation": "@1777852800", "Sunset": "Fri, 03 Jul 2026 00:00:00 GMT"})
+        # No hosted page on this path: the provider redirect needs its fields now.
+        fields = _require_connection_fields(toolkit, spec, val)
         account = _new_account(project, ac, user_id, INITIATED, via=via,
                                callback_url=callback_url, alias=alias)
+        account.connection_fields = fields
         link = _open_link(project, account, ac, callback_url)
         redirect = origin.url(f"/api/v3/s/{link.token}")
-        account.val = {"status": INITIATED, "redirectUrl": redirect}
+        account.val = {"status": INITIATED, "redirectUrl": redirect, **fields}
         if callback_url:
             account.val["callback_url"] = callback_url
         return account, redirect
@@ -259,14 +369,17 @@ def link(project: Project, origin: Origin, *, auth_config_id: str, user_id: str,
     """``POST /connected_accounts/link``: an INITIATED account and a hosted Connect Link."""
     _check_user_id(user_id)
     ac = auth_configs.require_usable(project, auth_config_id)
-    _toolkit_and_scheme(project, ac)
+    toolkit, spec = _toolkit_and_scheme(project, ac)
+    # Given fields are checked now; missing ones are asked for on the Connect Link page.
+    fields = check_connection_fields(toolkit, spec, connection_data or {})
     account = _new_account(project, ac, user_id, INITIATED, via=via, callback_url=callback_url,
                            alias=alias)
     if connection_data:
         account.data = dict(connection_data)
+    account.connection_fields = fields
     link_obj = _open_link(project, account, ac, callback_url)
     redirect = origin.url(f"/link/{link_obj.token}")
-    account.val = {"status": INITIATED, "redirectUrl": redirect}
+    account.val = {"status": INITIATED, "redirectUrl": redirect, **fields}
     return account, link_obj, redirect
 
 
@@ -412,6 +525,11 @@ def begin_oauth(project: Project, origin: Origin, link_obj: Link) -> str:
     if not spec.is_oauth:
         raise FlowError(400, "Not an OAuth connection",
                         f"{toolkit.name} uses {spec.mode}; enter the credentials on the link page.")
+    missing = missing_connection_fields(spec, account.connection_fields)
+    if missing:
+        raise FlowError(400, "Missing fields", "Enter " + ", ".join(
+            str(f.get("displayName", f["name"])) for f in missing) + " on the connect page "
+            "first.")
     app, redirect_uri = oauth_client(project, ac, origin)
     from ..oauth_pkce import challenge_s256
 
@@ -436,6 +554,9 @@ def begin_oauth(project: Project, origin: Origin, link_obj: Link) -> str:
         "code_challenge": challenge_s256(verifier),
         "code_challenge_method": "S256",
     }
+    instance = provider_instance(spec, account)
+    if instance:
+        query["instance"] = instance  # the user's own provider host (acme.zendesk.com)
     project.log(account, "redirected to provider", "scopes: " + " ".join(link_obj.scopes))
     return origin.url(f"/_oauth/{project.id}/{toolkit.slug}/authorize?{urlencode(query)}")
 
@@ -492,6 +613,15 @@ def complete_callback(project: Project, link_obj: Link, query: Mapping[str, str]
         _fail(project, account, reason, error)
         return app_redirect(account, link_obj.callback_url, success=False, error=message)
     code = query.get("code", "")
+    if project.callback_verifier_url and not ac.is_composio_managed:
+        # Callback identity verification (custom OAuth apps): the connection waits for the
+        # app to confirm who came back; the browser goes to the verifier instead.
+        return _defer_to_verifier(project, account, link_obj, code)
+    return _exchange_and_store(project, account, ac, link_obj, code)
+
+
+def _exchange_and_store(project: Project, account: ConnectedAccount, ac: AuthConfig,
+                        link_obj: Link, code: str) -> str | None:
     _, spec = _toolkit_and_scheme(project, ac)
     app = project.provider.get_app(link_obj.client_id or "")
     form = {"grant_type": "authorization_code", "client_id": link_obj.client_id or "",
@@ -541,6 +671,81 @@ def _token_body(project: Project, tokens: Any) -> dict[str, Any]:
     return body
 
 
+# -- callback identity verification ------------------------------------------------------------
+
+def _defer_to_verifier(project: Project, account: ConnectedAccount, link_obj: Link,
+                       code: str) -> str:
+    now = project.now()
+    session = AuthSession(
+        session_uri=engine_unique(project, "session_", 32), connected_account_id=account.id,
+        link_token=link_obj.token, user_id=account.user_id, code=code, created_at=now,
+        expires_at=now + AUTH_SESSION_LIFETIME_SECONDS)
+    project.auth_sessions[session.session_uri] = session
+    project.schedule(session.expires_at, "auth_session", session.session_uri)
+    project.log(account, "callback deferred to the verifier",
+                "waiting for complete_auth (single use, 10 minutes)")
+    verifier = str(project.callback_verifier_url)
+    parts = urlsplit(verifier)
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    params.append(("session_uri", session.session_uri))
+    return urlunsplit(parts._replace(query=urlencode(params)))
+
+
+def _auth_session_deadline(project: Project, session_uri: str, when: float) -> None:
+    session = project.auth_sessions.get(session_uri)
+    if session is None or session.used:
+        return
+    session.used = True
+    account = project.accounts.get(session.connected_account_id)
+    if account is not None and account.status in PENDING_STATUSES \
+            and account.link_token == session.link_token:
+        project.set_status(account, EXPIRED, REASON_INITIATION_TIMEOUT,
+                           event="verification not completed in time")
+        account.val = {"status": EXPIRED, "expired_at": project.clock.iso(when)}
+
+
+def _session_gone(message: str = "Auth session not found or expired.") -> ComposioError:
+    return ComposioError(
+        404, "ConnectedAccount_AuthSessionNotFound", message, code=600,
+        suggested_fix="A session_uri is single-use and valid for 10 minutes, in the project "
+        "that received it; start the connection again with a new link.",
+        headers={"x-should-retry": "false"})
+
+
+def complete_auth(project: Project, *, session_uri: str, user_id: str) -> ConnectedAccount:
+    """``POST /connected_accounts/complete_auth``: redeem a deferred callback once the app has
+    verified the user. Another project's session is unknown here (404), as is a used or expired
+    one; a user_id other than the connection's owner fails the connection (400)."""
+    project.run_due()
+    session = project.auth_sessions.get(session_uri)
+    if session is None or session.used or project.now() >= session.expires_at:
+        raise _session_gone()
+    account = project.accounts.get(session.connected_account_id)
+    link_obj = project.links.get(session.link_token)
+    if account is None or link_obj is None or account.link_token != session.link_token \
+            or account.status not in PENDING_STATUSES:
+        session.used = True
+        raise _session_gone("Authorization expired, restart the flow.")
+    session.used = True
+    if user_id != session.user_id:
+        _fail(project, account, "Callback identity verification failed: user_id does not "
+              "match the connection's owner", "identity_mismatch")
+        raise bad_request(
+            f"Identity mismatch: user_id {user_id!r} is not the owner of this connection.",
+            slug="ConnectedAccount_IdentityMismatch", code=600,
+            suggested_fix="Pass the user_id the connection was initiated for; this session "
+            "is now used and the connection FAILED, so start a new link.")
+    ac = project.auth_configs.get(link_obj.auth_config_id)
+    if ac is None or ac.deleted or not ac.enabled:
+        _fail(project, account, REASON_AUTH_CONFIG_DISABLED, "auth_config_disabled")
+        raise _session_gone("Authorization expired, restart the flow.")
+    _exchange_and_store(project, account, ac, link_obj, session.code)
+    if account.status != ACTIVE:
+        raise _session_gone("Authorization expired, restart the flow.")
+    project.log(account, "completed by complete_auth", f"user {user_id}")
+    return account
+
+
 def _fail(project: Project, account: ConnectedAccount, reason: str, error: str) -> None:
     project.set_status(account, FAILED, reason, event="authorization failed")
     account.val = {"status": FAILED, "error": error, "error_description": reason}
@@ -550,7 +755,7 @@ def _store_tokens(project: Project, account: ConnectedAccount, token: TokenState
                   spec: AuthSchemeSpec) -> None:
     account.token = token
     account.granted_scopes = list(token.scopes)
-    account.val = _oauth_val(project, token, spec.mode)
+    account.val = {**account.connection_fields, **_oauth_val(project, token, spec.mode)}
     project.set_status(account, ACTIVE, None, event="tokens stored, ACTIVE")
     if token.expires_at is not None:
         project.schedule(token.expires_at, "token", account.id)
@@ -634,7 +839,8 @@ def refresh_tokens(project: Project, account: ConnectedAccount) -> bool:
                                expires_at=fresh.expires_at, scopes=list(fresh.scopes),
                                client_id=token.client_id)
     status = account.status
-    account.val = _oauth_val(project, account.token, account.auth_scheme)
+    account.val = {**account.connection_fields,
+                   **_oauth_val(project, account.token, account.auth_scheme)}
     account.val["status"] = status
     account.updated_at = project.now()
     project.log(account, "access token refreshed")
@@ -655,24 +861,59 @@ def set_enabled(project: Project, account_id: str, enabled: bool) -> ConnectedAc
     target = ACTIVE if enabled else INACTIVE
     if account.status == target:
         return account
-    if account.status not in (ACTIVE, INACTIVE):
-        raise bad_request(
-            f"Connected account {account.id} is {account.status}; only ACTIVE or INACTIVE "
-            "accounts can be enabled or disabled.", slug="ConnectedAccount_InvalidState",
-            code=1706, suggested_fix="Reconnect the account (link or refresh) first.")
+    _check_can_toggle(account, target)
     project.set_status(account, target, REASON_USER_UPDATE)
     account.val["status"] = target
     return account
 
 
+def _check_can_toggle(account: ConnectedAccount, target: str) -> None:
+    if account.status != target and account.status not in (ACTIVE, INACTIVE):
+        raise bad_request(
+            f"Connected account {account.id} is {account.status}; only ACTIVE or INACTIVE "
+            "accounts can be enabled or disabled.", slug="ConnectedAccount_InvalidState",
+            code=1706, suggested_fix="Reconnect the account (link or refresh) first.")
+
+
 def update(project: Project, account_id: str, *, alias: str | None = None,
-           connection: Mapping[str, Any] | None = None) -> ConnectedAccount:
+           connection: Mapping[str, Any] | None = None,
+           enabled: bool | None = None) -> ConnectedAccount:
+    """``PATCH /connected_accounts/{id}``: alias (``""`` clears it), credential patching and
+    ``enabled``. Everything is checked first; a refused request changes nothing."""
     account = get(project, account_id)
-    if alias is not None:
+    if enabled is not None:
+        _check_can_toggle(account, ACTIVE if enabled else INACTIVE)
+    if alias:
         _check_alias_free(project, account.user_id, account.toolkit, alias, account.id)
-        account.alias = alias
-    if connection:
-        account.data.update(dict(connection))
+    plan: tuple[dict[str, Any], list[str], list[str]] | None = None
+    if connection is not None:
+        if "state" not in connection:
+            raise bad_request("connection.state is required to patch credentials.",
+                              slug="ConnectedAccount_BadRequest", code=600,
+                              suggested_fix='Send {"connection": {"state": {"authScheme": ..., '
+                              '"val": {...}}}}.')
+        ac = project.auth_configs.get(account.auth_config_id)
+        toolkit = project.catalogue.get(account.toolkit)
+        spec = toolkit.scheme(account.auth_scheme) if toolkit else None
+        if ac is None or spec is None:
+            raise bad_request(f"Connected account {account.id} has no usable auth config.",
+                              slug="ConnectedAccount_BadRequest", code=600)
+        plan = credentials.plan_patch(account.auth_scheme, spec, account.val,
+                                      connection["state"])
+    if alias is not None:
+        old = account.alias
+        account.alias = alias or None
+        if old != account.alias:
+            project.log(account, "alias cleared" if not alias else "alias set", alias)
+    if plan is not None:
+        merged, set_names, removed = plan
+        account.val = {**merged, "status": account.status}
+        detail = "; ".join(part for part in (
+            "set " + ", ".join(set_names) if set_names else "",
+            "removed " + ", ".join(removed) if removed else "") if part)
+        project.log(account, "credentials updated", detail or "no change")
+    if enabled is not None:
+        set_enabled(project, account.id, enabled)
     account.updated_at = project.now()
     return account
 

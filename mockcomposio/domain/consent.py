@@ -126,6 +126,12 @@ def complete_link(project: Project, origin: Origin, link_obj: Link,
                 values.setdefault(f, f"fake-{f.replace('_', '-')}")
             location = connected_accounts.submit_credentials(project, link_obj, values)
             return _finished(location, link_url, visited, True)
+        missing = connected_accounts.missing_connection_fields(spec, account.connection_fields)
+        if missing:  # the page's field step (Zendesk subdomain, Shopify shop, ...)
+            given = dict(outcome.fields or {})
+            connected_accounts.submit_connection_fields(project, link_obj, {
+                f["name"]: given.get(f["name"]) or f"fake-{f['name'].replace('_', '-')}"
+                for f in missing})
         authorize = connected_accounts.begin_oauth(project, origin, link_obj)
         visited.append(authorize)
         try:

@@ -130,6 +130,9 @@ class ConnectedAccount:
     deleted: bool = False
     timeline: list[TimelineEvent] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    # Fields the toolkit needs before the OAuth redirect (Zendesk ``subdomain``, Shopify
+    # ``shop``): given on initiate/link or entered on the Connect Link page; shown in ``val``.
+    connection_fields: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -150,3 +153,24 @@ class Link:
     redirect_uri: str | None = None
     client_id: str | None = None
     done: bool = False
+    # Page language chosen when the link was opened (``?locale=``), kept for the next steps.
+    locale: str | None = None
+
+
+# Callback identity verification: how long a deferred callback's session_uri can be redeemed.
+AUTH_SESSION_LIFETIME_SECONDS = 600
+
+
+@dataclass
+class AuthSession:
+    """A deferred OAuth callback waiting for ``POST /connected_accounts/complete_auth``: the
+    provider's code is kept until the app has verified who the user is."""
+
+    session_uri: str
+    connected_account_id: str
+    link_token: str
+    user_id: str
+    code: str
+    created_at: float
+    expires_at: float
+    used: bool = False

@@ -17,7 +17,7 @@ from .catalogue import Catalogue, Toolkit
 from .consent import ConsentScript
 from .faults import FaultSet
 from .journal import Journal
-from .models import AuthConfig, ConnectedAccount, Link, TimelineEvent
+from .models import AuthConfig, AuthSession, ConnectedAccount, Link, TimelineEvent
 
 if TYPE_CHECKING:
     from .provider import OAuthProvider
@@ -117,6 +117,13 @@ class Project:
         self.contract_violations: list[Any] = []
         # Mask secrets in connected-account responses, as the real API does by default.
         self.mask_secrets = True
+        # Callback identity verification (project config ``oauth_callback_verifier_url``): when
+        # set, OAuth callbacks of custom configs are deferred to ``complete_auth``.
+        self.callback_verifier_url: str | None = None
+        self.auth_sessions: dict[str, AuthSession] = {}
+        # The rest of ``GET /org/project/config`` (stored, echoed; no behaviour behind it).
+        self.settings: dict[str, Any] = {"is_2FA_enabled": False,
+                                         "log_visibility_setting": "show_all"}
         self._seq = itertools.count()
         self._deadlines: list[tuple[float, int, str, str]] = []
         self._deadline_handlers: dict[str, Callable[[Project, str, float], None]] = {}

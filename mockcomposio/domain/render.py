@@ -5,16 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from . import auth_configs
-from .catalogue import SECRET_FIELD_NAMES
+from .catalogue import SECRET_FIELD_NAMES, field_out
+from .credentials import mask, redact_auth_config_credentials, redact_connection_val
 from .models import AuthConfig, ConnectedAccount, Link
 from .project import Project
 
-
-def mask(value: Any) -> Any:
-    """Composio's masking: the first 4 characters then ``...``; short values become REDACTED."""
-    if not isinstance(value, str):
-        return value
-    return value[:4] + "..." if len(value) > 4 else "REDACTED"
+__all__ = ["mask"]  # re-exported: the inspector and the v1 renderer mask with it
 
 
 def _masked(values: dict[str, Any], secret_names: set[str] | frozenset[str]) -> dict[str, Any]:
@@ -26,9 +22,22 @@ def _secret_names(project: Project, toolkit_slug: str) -> frozenset[str]:
     return toolkit.secret_field_names() if toolkit else frozenset(SECRET_FIELD_NAMES)
 
 
+def expected_input_fields(project: Project, ac: AuthConfig) -> list[dict[str, Any]]:
+    """The fields a connection on this config asks the user for: the toolkit scheme's
+    connected-account initiation fields (Zendesk's subdomain, an API key, ...)."""
+    toolkit = project.catalogue.get(ac.toolkit)
+    spec = toolkit.scheme(ac.auth_scheme) if toolkit else None
+    if spec is None:
+        return []
+    return [field_out(f) for which in ("required", "optional")
+            for f in spec.fields("connected_account_initiation", which)]
+
+
 def auth_config(project: Project, ac: AuthConfig) -> dict[str, Any]:
     toolkit = project.catalogue.get(ac.toolkit)
     active = project.index.active_count(ac.id)
+    expected = expected_input_fields(project, ac)
+    managed = ac.is_composio_managed
     out: dict[str, Any] = {
         "id": ac.id,
         "uuid": ac.uuid,
@@ -37,21 +46,23 @@ def auth_config(project: Project, ac: AuthConfig) -> dict[str, Any]:
         "toolkit": {"slug": ac.toolkit, "logo": toolkit.logo if toolkit else ""},
         "auth_scheme": ac.auth_scheme,
         "is_composio_managed": ac.is_composio_managed,
-        "credentials": _masked(ac.credentials, _secret_names(project, ac.toolkit)),
+        # April 2026: redacted (managed) or masked (custom) whatever the project flag says.
+        "credentials": redact_auth_config_credentials(ac.credentials, managed=managed),
         "status": ac.status,
         "created_by": ac.created_by,
         "created_at": project.clock.iso(ac.created_at),
         "last_updated_at": project.clock.iso(ac.last_updated_at),
         "no_of_connections": active,
-        "expected_input_fields": [],
+        "expected_input_fields": expected,
         "restrict_to_following_tools": list(ac.restrict_to_following_tools),
         "tool_access_config": {k: list(v) for k, v in ac.tool_access_config.items()},
-        "shared_credentials": _masked(ac.shared_credentials, _secret_names(project, ac.toolkit)),
+        "shared_credentials": redact_auth_config_credentials(ac.shared_credentials,
+                                                             managed=managed),
         "is_enabled_for_tool_router": ac.is_enabled_for_tool_router,
         "scopes": auth_configs.effective_scopes(project, ac),
         "deprecated_params": {
             "default_connector_id": ac.uuid,
-            "expected_input_fields": [],
+            "expected_input_fields": [dict(f) for f in expected],
             "member_uuid": None,
             "toolkit_id": f"tk-{ac.toolkit}",
         },
@@ -76,9 +87,10 @@ def auth_config_created(ac: AuthConfig) -> dict[str, Any]:
 def account_state_val(project: Project, a: ConnectedAccount) -> dict[str, Any]:
     val = dict(a.val)
     val["status"] = a.status
-    if project.mask_secrets:
-        val = _masked(val, _secret_names(project, a.toolkit))
-    return val
+    ac = project.auth_configs.get(a.auth_config_id)
+    return redact_connection_val(val, managed=bool(ac and ac.is_composio_managed),
+                                 mask_flag=project.mask_secrets,
+                                 secret_names=_secret_names(project, a.toolkit))
 
 
 def connected_account(project: Project, a: ConnectedAccount, *, with_params: bool = True,

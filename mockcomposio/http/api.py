@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..domain import auth_configs, connected_accounts, render
+from ..domain import auth_configs, connected_accounts, project_config, render
 from ..domain.catalogue import toolkit_changelog, toolkit_detail, toolkit_list_item
 from ..domain.connected_accounts import CALLBACK_PATH_V31
 from ..domain.pagination import paginate
@@ -180,11 +180,25 @@ def update_connected_account_status(c: Call) -> HandlerResult:
 
 def update_connected_account(c: Call) -> HandlerResult:
     b = c.body
-    if "enabled" in b:
-        connected_accounts.set_enabled(c.project, c.match["id"], b["enabled"])
     account = connected_accounts.update(c.project, c.match["id"], alias=b.get("alias"),
-                                        connection=b.get("connection"))
+                                        connection=b.get("connection"),
+                                        enabled=b.get("enabled"))
     return 200, {"id": account.id, "status": account.status, "success": True}
+
+
+def complete_auth(c: Call) -> HandlerResult:
+    account = connected_accounts.complete_auth(c.project, session_uri=c.body["session_uri"],
+                                               user_id=c.body["user_id"])
+    return 200, {"connected_account_id": account.id, "toolkit_slug": account.toolkit}
+
+
+def get_project_config(c: Call) -> HandlerResult:
+    return 200, project_config.render(c.project)
+
+
+def update_project_config(c: Call) -> HandlerResult:
+    project_config.update(c.project, c.body)
+    return 200, project_config.render(c.project)
 
 
 def refresh_connected_account(c: Call) -> HandlerResult:

@@ -19,10 +19,11 @@ from ..domain import connected_accounts as ca
 from ..domain.connected_accounts import FlowError
 from ..domain.project import Project
 from ..domain.provider import ProviderError
+from . import i18n
 from .app import Call, HandlerResult
 
 PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body{{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}}
@@ -46,9 +47,11 @@ PAGE_HEADERS = {
 }
 
 
-def html_page(title: str, body: str, status: int = 200) -> web.Response:
+def html_page(title: str, body: str, status: int = 200, lang: str = i18n.DEFAULT,
+              ) -> web.Response:
     return web.Response(status=status, content_type="text/html", charset="utf-8",
-                        text=PAGE.format(title=escape(title), body=body),
+                        text=PAGE.format(title=escape(title), body=body,
+                                         lang=i18n.HTML_LANG.get(lang, "en")),
                         headers=PAGE_HEADERS)
 
 
@@ -61,15 +64,22 @@ def redirect(location: str) -> web.Response:
     return web.Response(status=302, headers={"Location": location})
 
 
-def finish(location: str | None, success: bool) -> web.Response:
+def finish(location: str | None, success: bool, lang: str = i18n.DEFAULT) -> web.Response:
     """Send the browser to the app's callback_url, or say it is done when there is none."""
     if location:
         return redirect(location)
     if success:
-        return html_page("Connected", "<h1>Connected</h1><p>Your account is connected. "
-                         "You can close this tab.</p>")
-    return html_page("Connection failed", "<h1>Connection failed</h1><p class=\"error\">The "
-                     "account could not be connected. You can close this tab.</p>", 400)
+        title = i18n.t(lang, "connected_title")
+        return html_page(title, f"<h1>{escape(title)}</h1><p>"
+                         f"{escape(i18n.t(lang, 'connected_body'))}</p>", lang=lang)
+    title = i18n.t(lang, "failed_title")
+    return html_page(title, f"<h1>{escape(title)}</h1><p class=\"error\">"
+                     f"{escape(i18n.t(lang, 'failed_body'))}</p>", 400, lang=lang)
+
+
+def page_lang(c: Call) -> str:
+    """``?locale=es|zh`` on the link URL, else the browser's Accept-Language, else English."""
+    return i18n.choose(c.query.get("locale"), c.request.headers.get("Accept-Language"))
 
 
 def _link_or_404(c: Call) -> tuple[Project, Any]:
@@ -87,46 +97,87 @@ def link_page(c: Call) -> HandlerResult:
         project, link = _link_or_404(c)
         with project.lock:
             account, _, toolkit, spec = ca.describe_link(project, link)
+            missing = ca.missing_connection_fields(spec, account.connection_fields)
     except FlowError as err:
         return flow_error_page(err)
-    header = (f"<h1>Connect {escape(toolkit.name)}</h1>"
-              f"<p>Connect your {escape(toolkit.name)} account for user "
-              f"<code>{escape(account.user_id)}</code>.</p>")
-    if spec.is_oauth:
-        scopes = "".join(f"<li><code>{escape(s)}</code></li>" for s in link.scopes) or \
-            "<li class=\"muted\">(no scopes)</li>"
-        body = (f"{header}<p>{escape(toolkit.name)} will be asked for these permissions:</p>"
-                f'<ul class="scopes" id="requested-scopes">{scopes}</ul>'
+    lang = page_lang(c)
+    return _link_form(lang, account, toolkit, spec, link.scopes, bool(missing))
+
+
+def _link_form(lang: str, account: Any, toolkit: Any, spec: Any, scopes: list[str],
+               field_step: bool, error: str | None = None, status: int = 200) -> web.Response:
+    """The Connect Link page. Form field names and the button's name/value are the same in
+    every language (drivers post them)."""
+    name = escape(toolkit.name)
+    title = i18n.t(lang, "connect_title").format(toolkit=toolkit.name)
+    header = (f"<h1>{escape(title)}</h1><p>"
+              + escape(i18n.t(lang, "connect_intro")).format(
+                  toolkit=name, user=f"<code>{escape(account.user_id)}</code>") + "</p>")
+    if error:
+        header += f'<p class="error">{escape(error)}</p>'
+    if spec.is_oauth and field_step:
+        # The field step: what the provider needs before the redirect (a subdomain, a shop).
+        inputs = []
+        for f in ca.connection_field_specs(spec):
+            req = " required" if f.get("required") or f in spec.fields(
+                "connected_account_initiation", "required") else ""
+            value = account.connection_fields.get(f["name"], "")
+            inputs.append(
+                f'<label>{escape(str(f.get("displayName", f["name"])))}<br>'
+                f'<input type="text" name="{escape(f["name"])}" value="{escape(value)}"{req}>'
+                f'</label><br><span class="muted">{escape(str(f.get("description", "")))}'
+                "</span><br>")
+        body = (f"{header}<p>{escape(i18n.t(lang, 'fields_intro').format(toolkit=toolkit.name))}"
+                f'</p><form method="post" id="connection-fields">{"".join(inputs)}'
+                '<button class="primary" type="submit" name="action" value="continue">'
+                f"{escape(i18n.t(lang, 'continue'))}</button></form>")
+    elif spec.is_oauth:
+        items = "".join(f"<li><code>{escape(s)}</code></li>" for s in scopes) or \
+            f'<li class="muted">{escape(i18n.t(lang, "no_scopes"))}</li>'
+        button = i18n.t(lang, "continue_to").format(toolkit=toolkit.name)
+        body = (f"{header}<p>{escape(i18n.t(lang, 'permissions').format(toolkit=toolkit.name))}"
+                f'</p><ul class="scopes" id="requested-scopes">{items}</ul>'
                 '<form method="post"><button class="primary" type="submit" name="action" '
-                f'value="continue">Continue to {escape(toolkit.name)}</button></form>')
+                f'value="continue">{escape(button)}</button></form>')
     else:
         inputs = []
         for which in ("required", "optional"):
             for f in spec.fields("connected_account_initiation", which):
                 kind = "password" if f.get("is_secret") else "text"
                 req = " required" if which == "required" else ""
+                # connection_data given on link pre-fills the non-secret fields (a subdomain).
+                given = account.data.get(f["name"]) if not f.get("is_secret") else None
+                value = f' value="{escape(given)}"' if isinstance(given, str) else ""
                 inputs.append(
                     f'<label>{escape(str(f.get("displayName", f["name"])))}<br>'
-                    f'<input type="{kind}" name="{escape(f["name"])}"{req}></label><br>')
+                    f'<input type="{kind}" name="{escape(f["name"])}"{value}{req}></label><br>')
         body = (f"{header}<form method=\"post\">{''.join(inputs)}"
                 '<button class="primary" type="submit" name="action" value="connect">'
-                "Connect</button></form>")
-    return html_page(f"Connect {toolkit.name}", body)
+                f"{escape(i18n.t(lang, 'connect'))}</button></form>")
+    return html_page(title, body, status, lang=lang)
 
 
 def link_submit(c: Call) -> HandlerResult:
     form: dict[str, list[str]] = c.body
+    lang = page_lang(c)
+    values = {k: v[0] for k, v in form.items() if k != "action"}
     try:
         project, link = _link_or_404(c)
         with project.lock:
-            _, _, _, spec = ca.describe_link(project, link)
+            account, _, toolkit, spec = ca.describe_link(project, link)
             if spec.is_oauth:
+                if ca.connection_field_specs(spec) and (
+                        values or ca.missing_connection_fields(spec, account.connection_fields)):
+                    try:
+                        ca.submit_connection_fields(project, link, values)
+                    except FlowError as err:  # show the step again, with what was wrong
+                        return _link_form(lang, account, toolkit, spec, link.scopes, True,
+                                          error=err.message, status=400)
                 return redirect(ca.begin_oauth(project, c.origin, link))
-            location = ca.submit_credentials(project, link, {k: v[0] for k, v in form.items()
-                                                             if k != "action"})
+            location = ca.submit_credentials(project, link, values)
     except FlowError as err:
         return flow_error_page(err)
-    return finish(location, True)
+    return finish(location, True, lang)
 
 
 def initiate_redirect(c: Call) -> HandlerResult:
@@ -186,12 +237,15 @@ def consent_page(c: Call) -> HandlerResult:
     except ProviderError as err:
         return provider_error_page(err)
     app_name = "Composio" if pending.app.managed else pending.app.client_id
+    # Per-tenant providers (Zendesk, Shopify): the user signs in on their own subdomain.
+    where = (f' at <code id="provider-instance">{escape(pending.instance)}</code>'
+             if pending.instance else "")
     boxes = "".join(
         f'<label><input type="checkbox" name="scope" value="{escape(s)}" checked> '
         f"{escape(s)}</label>" for s in pending.scopes)
     body = (f"<h1>Authorize {escape(app_name)}</h1>"
             f"<p><b>{escape(app_name)}</b> wants to access your "
-            f"<b>{escape(pending.app.toolkit)}</b> account (fake provider).</p>"
+            f"<b>{escape(pending.app.toolkit)}</b> account{where} (fake provider).</p>"
             f'<form method="post"><input type="hidden" name="pending" '
             f'value="{escape(pending.id)}"><div class="scopes">{boxes}</div><p>'
             '<button type="submit" name="decision" value="allow">Allow</button>'

@@ -51,6 +51,11 @@ API_ROUTES: list[Route] = [
           "connected_accounts.refresh", json_body=True),
     *_api("POST", "/connected_accounts/{id}/revoke", api.revoke_connected_account,
           "connected_accounts.revoke"),
+    *_api("POST", "/connected_accounts/complete_auth", api.complete_auth,
+          "connected_accounts.complete_auth", json_body=True),
+    *_api("GET", "/org/project/config", api.get_project_config, "project.config.get"),
+    *_api("PATCH", "/org/project/config", api.update_project_config, "project.config.update",
+          json_body=True),
 ]
 
 SESSION_ROUTES: list[Route] = [

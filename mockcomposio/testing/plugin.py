@@ -19,13 +19,14 @@ Fixtures:
 - ``composio_client``: the official SDK's ``Composio(...)`` pointed at the tenant, tracking off.
 - ``composio_tenant_factory``: ``make(**marker_kwargs)`` for more tenants in one test.
 
-Marker ``@pytest.mark.mock_composio(seed=, consent=, strict=, network=, toolkits=)`` overrides,
-per test, the options ``--mock-composio-seed``, ``--mock-composio-consent``,
-``--mock-composio-strict`` and ``--mock-composio-allow-network`` (ini: ``mock_composio_seed``,
-``mock_composio_consent``, ``mock_composio_strict``, ``mock_composio_network_guard``);
-``toolkits=[{"slug": ...,
-"auth_schemes": [...]}, ...]`` gives the test's tenant its own toolkits (also
-``mock_composio.add_toolkit(...)``).
+Marker ``@pytest.mark.mock_composio(seed=, consent=, strict=, network=, toolkits=,
+callback_verifier=)`` overrides, per test, the options ``--mock-composio-seed``,
+``--mock-composio-consent``, ``--mock-composio-strict`` and ``--mock-composio-allow-network``
+(ini: ``mock_composio_seed``, ``mock_composio_consent``, ``mock_composio_strict``,
+``mock_composio_network_guard``); ``toolkits=[{"slug": ..., "auth_schemes": [...]}, ...]`` gives
+the test's tenant its own toolkits (also ``mock_composio.add_toolkit(...)``);
+``callback_verifier`` (the project's OAuth callback verifier URL) turns callback identity
+verification on.
 
 The network guard (see :mod:`mockcomposio.netguard`) is on by default: while tests run,
 Composio's real hosts can't be reached from any thread, and a test whose code tried fails.
@@ -48,7 +49,8 @@ from .consent import ConsentDriver, Outcome
 from .tenant import Tenant, TenantClock
 
 _tenant_numbers = itertools.count(1)
-_MARKER_KEYS = frozenset({"seed", "consent", "strict", "network", "toolkits"})
+_MARKER_KEYS = frozenset({"seed", "consent", "strict", "network", "toolkits",
+                          "callback_verifier"})
 _UNSET_ENV = ("COMPOSIO_USER_API_KEY", "COMPOSIO_ORG_API_KEY", "COMPOSIO_CUSTOM_HEADERS")
 
 
@@ -120,11 +122,14 @@ def _settings(config: pytest.Config) -> Settings:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "mock_composio(seed=None, consent=None, strict=None, network=None, toolkits=None): "
+        "mock_composio(seed=None, consent=None, strict=None, network=None, toolkits=None, "
+        "callback_verifier=None): "
         "per-test settings of the mockcomposio tenant: seed (int, or None for random ids), "
         "consent ('manual', 'allow', 'deny', 'error:<code>', 'scopes:<a>,<b>'), strict (bool), "
         "network=True to let this test reach Composio's real hosts, toolkits=[{...}] "
-        "user-defined toolkits (contracts/mock/toolkit.schema.json) this tenant sees.")
+        "user-defined toolkits (contracts/mock/toolkit.schema.json) this tenant sees, "
+        "callback_verifier (URL: callback identity verification on; OAuth callbacks wait for "
+        "complete_auth).")
     settings = _settings(config)
     config.stash[_SETTINGS] = settings
     config.stash[_GUARDED] = settings.guard
@@ -269,6 +274,8 @@ def _new_tenant(server: Any, config: pytest.Config, nodeid: str, options: dict[s
             engine.drop(api_key)
             pytest.fail(f"{nodeid}: @pytest.mark.mock_composio(toolkits=...): {exc}",
                         pytrace=False)
+    if options.get("callback_verifier"):
+        tenant.set_callback_verifier(str(options["callback_verifier"]))
     return tenant
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..clock import to_epoch
-from ..domain import auth_configs, connected_accounts, consent
+from ..domain import auth_configs, connected_accounts, consent, project_config
 from ..domain.connected_accounts import Origin
 from ..domain.faults import Fault
 from ..domain.journal import JournalEntry
@@ -211,6 +211,20 @@ class Tenant:
     def new_user_id(self) -> str:
         """A realistic, unique (per tenant), reproducible end-user id."""
         return f"{self.fake.unique.user_name()}-{self.fake.random_int(100, 999)}"
+
+    # -- callback identity verification ------------------------------------------------------
+    def set_callback_verifier(self, url: str | None) -> None:
+        """Turn callback identity verification on (the app's verifier URL) or off (None), as
+        ``PATCH /api/v3.1/org/project/config {"oauth_callback_verifier_url": ...}`` does: OAuth
+        callbacks of custom configs then redirect to ``url?session_uri=...`` and the account
+        stays INITIATED until ``complete_auth``."""
+        project = self.project
+        with project.lock:
+            project_config.set_callback_verifier(project, url)
+
+    @property
+    def callback_verifier(self) -> str | None:
+        return self.project.callback_verifier_url
 
     # -- time ---------------------------------------------------------------------------------
     def advance(self, seconds: float | timedelta) -> float:

@@ -176,6 +176,7 @@ class OAuthProvider:
             code_challenge_method=info["code_challenge_method"],
             created_at=now,
             expires_at=now + self._authorization_lifetime,
+            instance=_instance(query.get("instance")),
         )
         self._pending[pending.id] = _Pending(pending, params)
         return pending
@@ -478,3 +479,13 @@ class OAuthProvider:
                 record.revoked_reason = reason
                 count += 1
         return count
+
+
+_INSTANCE_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+
+
+def _instance(value: str | None) -> str | None:
+    """``instance=acme.zendesk.com``: the user's provider host; anything else is ignored."""
+    if value and _INSTANCE_RE.fullmatch(value):
+        return value.lower()
+    return None

@@ -47,6 +47,9 @@ class PendingAuthorization:
     code_challenge_method: str
     created_at: float
     expires_at: float
+    # The tenant's own provider host (``acme.zendesk.com``) for toolkits whose authorize URL
+    # is per-subdomain; None for single-host providers.
+    instance: str | None = None
 
 
 @dataclass
