@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockcomposio.domain import credentials
@@ -27,6 +27,8 @@ CURRENT = {"status": "ACTIVE", "subdomain": "acme", "username": "jo", "password"
 values = st.one_of(st.none(), st.text(min_size=1, max_size=8))
 
 
+# too_slow only: on a loaded CI machine the generation time check flakes; the data is tiny.
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.dictionaries(st.sampled_from(FIELDS), values))
 def test_patch_merge_rules(val: dict[str, Any]) -> None:
     state = {"authScheme": "BASIC", "val": val}
