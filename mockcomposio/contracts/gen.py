@@ -82,6 +82,10 @@ SDK_RESPONSE_MODELS: dict[str, tuple[str, str]] = {
     "tool_router.execute_meta": ("tool_router.session_execute_meta_response",
                                  "SessionExecuteMetaResponse"),
     "tool_router.search": ("tool_router.session_search_response", "SessionSearchResponse"),
+    "tool_router.update_session": ("tool_router.session_patch_response",
+                                   "SessionPatchResponse"),
+    "tool_router.config_history": ("tool_router.session_config_history_response",
+                                   "SessionConfigHistoryResponse"),
 }
 
 # Success status of operations the spec file does not describe (from the SDK / wire contract).
@@ -91,6 +95,8 @@ NON_SPEC_SUCCESS: dict[str, str] = {
     "tool_router.delete_session": "200",
     "tool_router.tools": "200",
     "tool_router.search": "200",
+    "tool_router.update_session": "200",
+    "tool_router.config_history": "200",
 }
 
 # Legacy v1 operations (``composio-core`` 0.7.x, ``http/v1_routes.py``). The v3 spec has no v1

@@ -40,11 +40,11 @@ WAIT_FOR_CONNECTIONS = "COMPOSIO_WAIT_FOR_CONNECTIONS"
 SESSION_ID_RE = re.compile(r"^trs_[A-Za-z0-9_-]+$")
 NO_MANAGED_AUTH_CODE = 4300
 # Request keys whose response form differs (or that are request-only); everything else the
-# caller sends is echoed in ``config`` as it came (hooks, multi_account, ...).
+# caller sends is echoed in ``config`` as it came (e.g. ``hooks`` of composio 0.30).
 _MAPPED_KEYS = frozenset({
     "user_id", "toolkits", "tools", "tags", "auth_configs", "connected_accounts",
     "manage_connections", "workbench", "execute", "search", "preload", "instant",
-    "experimental",
+    "experimental", "multi_account", "proxy_execute", "premium_usage",
 })
 
 
@@ -62,6 +62,11 @@ class Session:
     tool_router_tools: list[str]
     config_version: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    # The request-form configuration (after merging every PATCH); the fields above derive from it.
+    raw: dict[str, Any] = field(default_factory=dict)
+    multi_account: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)  # archived configs, oldest first
+    updated_at: float = 0.0
 
     @property
     def manage_connections_enabled(self) -> bool:
@@ -144,44 +149,96 @@ def _rename(value: Any, names: Mapping[str, str]) -> Any:
 
 
 _LIST_NAMES = {"enable": "enabled", "disable": "disabled"}
+_WORKBENCH_NAMES = {"enable_proxy_execution": "proxy_execution_enabled",
+                    "enable_tool_execution": "tool_execution_enabled"}
+DEFAULT_MAX_ACCOUNTS = 5  # "max_accounts_per_toolkit ... Defaults to 5" (SDK docstring, guide)
+# PATCH merges these blocks field by field (a null field removes only that field); every other
+# block is replaced as a whole, and a null block removes the stored override (SDK docstrings of
+# session.update(), composio 0.29 / @composio/core 0.21).
+_MERGED_BLOCKS = frozenset({"manage_connections", "multi_account", "experimental", "workbench"})
 
 
-def create(project: Project, origin: Origin, body: Mapping[str, Any]) -> Session:
-    user_id = body.get("user_id")
+@dataclass
+class _Derived:
+    enabled: list[str] | None
+    disabled: list[str]
+    overrides: dict[str, str]
+    pinned: dict[str, list[str]]
+    manage: dict[str, Any]
+    multi_account: dict[str, Any]
+    config: dict[str, Any]
+    tools: list[str]
+    extra: dict[str, Any]
+
+
+def _not_served(what: str, fix: str) -> ComposioError:
+    return bad_request(
+        f"{what} is not served by mockcomposio: it fakes Composio's auth API, and this part of "
+        "tool-router sessions has no offline equivalent.", slug="ToolRouterV2_NotSupportedByMock",
+        suggested_fix=fix)
+
+
+def not_served_operation(operation: str, fix: str) -> ComposioError:
+    return _not_served(operation, fix)
+
+
+def _normalise(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Request shorthands the domain also accepts (the HTTP contract does not): a toolkit list,
+    a boolean ``manage_connections``, a string ``connected_accounts`` entry."""
+    raw: dict[str, Any] = _copy(dict(body))
+    if isinstance(raw.get("toolkits"), list):
+        raw["toolkits"] = {"enable": raw["toolkits"]}
+    mc = raw.get("manage_connections")
+    if isinstance(mc, bool):
+        raw["manage_connections"] = {"enable": mc}
+    if isinstance(raw.get("connected_accounts"), Mapping):
+        raw["connected_accounts"] = {k: [v] if isinstance(v, str) else v
+                                     for k, v in raw["connected_accounts"].items()}
+    return raw
+
+
+def _derive(project: Project, raw: Mapping[str, Any]) -> _Derived:
+    """Check a (merged) request-form configuration against the project and compute what the
+    session uses and echoes. Raises before anything is stored."""
+    user_id = raw.get("user_id")
     if not isinstance(user_id, str) or not user_id.strip():
         raise _validation("user_id must be a non-empty string.",
                           suggested_fix="Pass the id your app uses for the end user.")
     config: dict[str, Any] = {"user_id": user_id}
 
+    experimental = raw.get("experimental")
+    if isinstance(experimental, Mapping) and experimental.get("session_config_id"):
+        raise _not_served(
+            "experimental.session_config_id (saved session configs, sessionConfigs.get)",
+            "Pass toolkits / tools / tags inline instead of a saved sc_… config.")
+
     enabled: list[str] | None = None
     disabled: list[str] = []
-    toolkits = body.get("toolkits")
+    toolkits = raw.get("toolkits")
     if toolkits is not None:
-        if isinstance(toolkits, list):
-            toolkits = {"enable": toolkits}
         if not isinstance(toolkits, Mapping):
             raise _validation("toolkits must be {enable: [...]} or {disable: [...]}.")
         if "enable" in toolkits and "disable" in toolkits:
             raise _validation("toolkits.enable and toolkits.disable are mutually exclusive.",
                               suggested_fix="Pass either an allowlist or a denylist.")
-        if "enable" not in toolkits and "disable" not in toolkits:
-            # The spec's request requires one of them, and a session echoes exactly one.
+        if not {"enable", "disable", "require_approval"} & set(toolkits):
             raise _validation("toolkits needs enable (an allowlist) or disable (a denylist).",
                               suggested_fix='Pass {"enable": ["gmail"]} or '
                               '{"disable": ["gmail"]}, or leave toolkits out for all.')
+        echoed = _rename(dict(toolkits), _LIST_NAMES)
         if "enable" in toolkits:
             enabled = _slug_list(project, toolkits["enable"], "toolkits.enable")
-        if "disable" in toolkits:
-            disabled = _slug_list(project, toolkits["disable"], "toolkits.disable")
-        echoed = _rename(dict(toolkits), _LIST_NAMES)
-        if enabled is not None:
             echoed["enabled"] = list(enabled)
         if "disable" in toolkits:
+            disabled = _slug_list(project, toolkits["disable"], "toolkits.disable")
             echoed["disabled"] = list(disabled)
+        if "require_approval" in toolkits:
+            echoed["require_approval"] = _slug_list(project, toolkits["require_approval"],
+                                                    "toolkits.require_approval")
         config["toolkits"] = echoed
 
     overrides: dict[str, str] = {}
-    for slug, ac_id in dict(body.get("auth_configs") or {}).items():
+    for slug, ac_id in dict(raw.get("auth_configs") or {}).items():
         toolkit = _toolkit(project, slug, where="auth_configs")
         if not isinstance(ac_id, str):
             raise _validation(f"auth_configs.{slug} must be an auth config id (ac_…).")
@@ -192,62 +249,191 @@ def create(project: Project, origin: Origin, body: Mapping[str, Any]) -> Session
                 suggested_fix=f"Map {toolkit.slug} to one of its own auth configs.")
         overrides[toolkit.slug] = ac.id
 
+    multi = {k: v for k, v in dict(raw.get("multi_account") or {}).items() if v is not None}
+    multi_on = bool(multi.get("enable", False))
+    limit = int(multi.get("max_accounts_per_toolkit", DEFAULT_MAX_ACCOUNTS)) if multi_on else 1
     pinned: dict[str, list[str]] = {}
-    for slug, ids in dict(body.get("connected_accounts") or {}).items():
+    for slug, ids in dict(raw.get("connected_accounts") or {}).items():
         toolkit = _toolkit(project, slug, where="connected_accounts")
         id_list = [ids] if isinstance(ids, str) else ids
         if not isinstance(id_list, list) or not all(isinstance(i, str) for i in id_list):
-            raise _validation(f"connected_accounts.{slug} must be a ca_ id or a list of them.")
+            raise _validation(f"connected_accounts.{slug} must be a list of ca_ ids.")
+        id_list = list(dict.fromkeys(id_list))
+        if len(id_list) > limit:
+            raise _validation(
+                f"connected_accounts.{slug} pins {len(id_list)} accounts, but this session "
+                + (f"allows at most {limit} per toolkit (multi_account.max_accounts_per_toolkit)."
+                   if multi_on else "is not in multi-account mode, so at most 1 is allowed."),
+                suggested_fix="Pin one account per toolkit, or enable multi_account "
+                "{enable: true, max_accounts_per_toolkit: 2-10} to pin several.")
         for account_id in id_list:
             _check_pinned(project, user_id, toolkit.slug, account_id)
-        pinned[toolkit.slug] = list(id_list)
+        pinned[toolkit.slug] = id_list
 
-    raw_mc = body.get("manage_connections", {"enable": True})
-    if isinstance(raw_mc, bool) or raw_mc is None:
-        raw_mc = {"enable": raw_mc is not False}
-    if not isinstance(raw_mc, Mapping):
-        raise _validation("manage_connections must be an object {enable, callback_url}.")
-    manage = {("enabled" if k == "enable" else k): v for k, v in raw_mc.items()}
-    manage["enabled"] = manage.get("enabled") is not False
+    raw_mc = raw.get("manage_connections")
+    raw_mc = dict(raw_mc) if isinstance(raw_mc, Mapping) else {}
+    manage = {("enabled" if k == "enable" else k): v for k, v in raw_mc.items() if v is not None}
+    manage["enabled"] = raw_mc.get("enable") is not False
     if "wait_for_connections" in manage:
         manage["enable_wait_for_connections"] = manage.pop("wait_for_connections")
+
+    workbench = raw.get("workbench")
+    proxy = raw.get("proxy_execute")
+    if isinstance(proxy, Mapping) and proxy.get("enable") is False and isinstance(
+            workbench, Mapping) and workbench.get("enable_proxy_execution") is True:
+        raise _validation(
+            "proxy_execute.enable is false but workbench.enable_proxy_execution is true.",
+            suggested_fix="proxy_execute {enable: false} turns proxy execution off inside the "
+            "workbench too; drop one of the two.")
+    preload = raw.get("preload")
+    preload_tools: Any = preload.get("tools", []) if isinstance(preload, Mapping) else []
+    if preload_tools == "all" and enabled is None and not raw.get("tools") \
+            and not raw.get("tags"):
+        raise _validation(
+            'preload.tools "all" needs a positive allowlist (toolkits.enable, tools or tags).',
+            suggested_fix="Restrict the session with toolkits {enable: [...]} first.")
 
     if overrides:
         config["auth_configs"] = dict(overrides)
     if pinned:
         config["connected_accounts"] = {k: list(v) for k, v in pinned.items()}
     config["manage_connections"] = dict(manage)
-    if body.get("tools") is not None:
-        config["tools"] = {slug: _rename(v, _LIST_NAMES)
-                           for slug, v in dict(body["tools"]).items()}
-    if body.get("tags") is not None:
-        config["tags"] = _rename(body["tags"], _LIST_NAMES)
-    if body.get("workbench") is not None:
-        workbench = dict(body["workbench"])
-        if "enable_proxy_execution" in workbench:
-            workbench["proxy_execution_enabled"] = workbench.pop("enable_proxy_execution")
-        config["workbench"] = workbench
-    config["execute"] = dict(body.get("execute") or {})
-    config["search"] = dict(body.get("search") or {})
-    preload = body.get("preload")
-    config["preload"] = {"tools": preload.get("tools", [])
-                         if isinstance(preload, Mapping) else []}
-    config["instant"] = False
-    extra = {k: v for k, v in body.items() if k not in _MAPPED_KEYS}
-    config.update(extra)
+    if raw.get("tools") is not None:
+        config["tools"] = {slug: _rename(v, _LIST_NAMES) for slug, v in dict(raw["tools"]).items()}
+    if raw.get("tags") is not None:
+        config["tags"] = _rename(raw["tags"], _LIST_NAMES)
+    if isinstance(workbench, Mapping):
+        config["workbench"] = {_WORKBENCH_NAMES.get(k, k): v for k, v in workbench.items()
+                               if v is not None}
+    if multi:
+        config["multi_account"] = dict(multi)
+    if isinstance(proxy, Mapping):
+        config["proxy_execute"] = dict(proxy)
+    config["execute"] = dict(raw.get("execute") or {})
+    config["search"] = dict(raw.get("search") or {})
+    config["preload"] = {"tools": preload_tools}
+    instant = raw.get("instant")
+    premium = raw.get("premium_usage")
+    if instant is None and isinstance(premium, Mapping):
+        # @composio/core 0.21 sends the Instant policy as premium_usage
+        instant = {("return_instant_charge" if k == "return_premium_charge" else k): v
+                   for k, v in premium.items()}
+    config["instant"] = _copy(instant) if isinstance(instant, Mapping) else False
+    extra = {k: v for k, v in raw.items() if k not in _MAPPED_KEYS}
+    config.update(_copy(extra))
 
-    tools = [SEARCH_TOOLS, MULTI_EXECUTE]
+    tools = []
+    if config["search"].get("enable", True) is not False:
+        tools.append(SEARCH_TOOLS)
+    if config["execute"].get("enable_multi_execute", True) is not False:
+        tools.append(MULTI_EXECUTE)
     if manage["enabled"]:
         tools.append(MANAGE_CONNECTIONS)
         if manage.get("enable_wait_for_connections"):
             tools.append(WAIT_FOR_CONNECTIONS)
+    return _Derived(enabled, disabled, overrides, pinned, manage, multi, config, tools, extra)
+
+
+def create(project: Project, origin: Origin, body: Mapping[str, Any]) -> Session:
+    """``POST /tool_router/session``: a new session (and a new ``trs_`` id) on every call."""
+    raw = _normalise(body)
+    raw.setdefault("manage_connections", {"enable": True})
+    d = _derive(project, raw)
+    now = project.now()
     session = Session(
-        id=project.ids.new("trs"), user_id=user_id, created_at=project.now(),
-        enabled_toolkits=enabled, disabled_toolkits=disabled, auth_configs=overrides,
-        connected_accounts=pinned, manage_connections=manage, config=config,
-        tool_router_tools=tools, extra=extra)
+        id=project.ids.new("trs"), user_id=raw["user_id"], created_at=now,
+        enabled_toolkits=d.enabled, disabled_toolkits=d.disabled, auth_configs=d.overrides,
+        connected_accounts=d.pinned, manage_connections=d.manage, config=d.config,
+        tool_router_tools=d.tools, extra=d.extra, raw=raw, multi_account=d.multi_account,
+        updated_at=now)
     project.sessions[session.id] = session
     return session
+
+
+def _merge(stored: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = _copy(dict(stored))
+    for key, value in patch.items():
+        if key == "expected_config_version":
+            continue
+        if value is None:
+            out.pop(key, None)
+        elif key in _MERGED_BLOCKS and isinstance(value, Mapping) \
+                and isinstance(out.get(key), Mapping):
+            block = dict(out[key])
+            for sub, sub_value in value.items():
+                if sub_value is None:
+                    block.pop(sub, None)
+                else:
+                    block[sub] = _copy(sub_value)
+            out[key] = block
+        elif key == "instant" and isinstance(value, Mapping) \
+                and isinstance(out.get(key), Mapping):
+            out[key] = {**out[key], **_copy(dict(value))}  # omitted instant fields are kept
+        else:
+            out[key] = _copy(value)
+    if "instant" in patch:
+        out.pop("premium_usage", None)
+    if "premium_usage" in patch:
+        out.pop("instant", None)
+    return out
+
+
+def update(project: Project, session_id: str, body: Mapping[str, Any]) -> Session:
+    """``PATCH /tool_router/session/{id}`` (``session.update()``): only the fields sent change;
+    the previous config goes to the history and ``config_version`` goes up by one."""
+    session = get(project, session_id)
+    expected = body.get("expected_config_version")
+    if expected is not None and expected != session.config_version:
+        raise ComposioError(
+            409, "ToolRouterV2_ConfigVersionConflict",
+            f"Session {session.id} is at config version {session.config_version}, not "
+            f"{expected}: its configuration changed since you read it.", code=4090,
+            suggested_fix="Re-fetch the session (composio.sessions.use(session_id)) and retry "
+            "the update against its current config_version.")
+    raw = _merge(session.raw or _legacy_raw(session), _normalise(
+        {k: v for k, v in body.items() if k != "user_id"}))
+    d = _derive(project, raw)  # raises before anything changes
+    session.history.append({"version": session.config_version, "config": session.config,
+                            "created_at": session.updated_at or session.created_at,
+                            "archived_at": project.now()})
+    session.raw = raw
+    session.enabled_toolkits, session.disabled_toolkits = d.enabled, d.disabled
+    session.auth_configs, session.connected_accounts = d.overrides, d.pinned
+    session.manage_connections, session.multi_account = d.manage, d.multi_account
+    session.config, session.tool_router_tools, session.extra = d.config, d.tools, d.extra
+    session.config_version += 1
+    session.updated_at = project.now()
+    return session
+
+
+def _legacy_raw(session: Session) -> dict[str, Any]:
+    """The request form of a session restored from a state file written before ``raw``."""
+    raw: dict[str, Any] = {"user_id": session.user_id, **_copy(session.extra)}
+    if session.enabled_toolkits is not None:
+        raw["toolkits"] = {"enable": list(session.enabled_toolkits)}
+    elif session.disabled_toolkits:
+        raw["toolkits"] = {"disable": list(session.disabled_toolkits)}
+    if session.auth_configs:
+        raw["auth_configs"] = dict(session.auth_configs)
+    if session.connected_accounts:
+        raw["connected_accounts"] = {k: list(v) for k, v in session.connected_accounts.items()}
+    raw["manage_connections"] = {("enable" if k == "enabled" else k): v
+                                 for k, v in session.manage_connections.items()}
+    return raw
+
+
+def config_history(project: Project, session_id: str) -> list[dict[str, Any]]:
+    """``GET …/config_history``: the live config first, then archived versions, newest first."""
+    session = get(project, session_id)
+    clock = project.clock
+    items = [{"version": session.config_version, "is_current": True,
+              "created_at": clock.iso(session.updated_at or session.created_at),
+              "config": _copy(session.config)}]
+    for row in reversed(session.history):
+        items.append({"version": row["version"], "is_current": False,
+                      "created_at": clock.iso(row["archived_at"]),
+                      "config": _copy(row["config"])})
+    return items
 
 
 def _check_pinned(project: Project, user_id: str, toolkit: str, account_id: str) -> None:
