@@ -488,20 +488,61 @@ def _copy(value: Any) -> Any:
 
 # -- which account / which auth config -------------------------------------------------------
 
-def current_account(project: Project, session: Session, toolkit: str) -> ConnectedAccount | None:
-    """The account the session uses for a toolkit: a pinned one (whatever its status), else the
-    user's most recently created ACTIVE account, restricted to the override config if any."""
-    for account_id in session.connected_accounts.get(toolkit, []):
-        account = project.accounts.get(account_id)
-        if account is not None:
-            return account
+def _multi(session: Session) -> tuple[bool, int, bool]:
+    """(multi-account on, accounts allowed per toolkit, explicit selection required)."""
+    on = bool(session.multi_account.get("enable", False))
+    limit = int(session.multi_account.get("max_accounts_per_toolkit", DEFAULT_MAX_ACCOUNTS))
+    return on, (limit if on else 1), on and bool(
+        session.multi_account.get("require_explicit_selection", False))
+
+
+def _candidates(project: Project, session: Session, toolkit: str) -> list[ConnectedAccount]:
+    """The accounts the session may use for a toolkit, most recently created first: the pinned
+    ones (whatever their status), else the user's ACTIVE ones (of the override config)."""
     if toolkit in session.connected_accounts:
-        return None
+        pinned = [a for a in (project.accounts.get(i)
+                              for i in session.connected_accounts[toolkit]) if a is not None]
+        return sorted(pinned, key=lambda a: (a.created_at, a.seq), reverse=True)
     override = session.auth_configs.get(toolkit)
-    found = connected_accounts.list_accounts(
+    return connected_accounts.list_accounts(
         project, user_ids=[session.user_id], toolkit_slugs=[toolkit], statuses=[ACTIVE],
         auth_config_ids=[override] if override else None)
-    return found[0] if found else None
+
+
+def current_account(project: Project, session: Session, toolkit: str) -> ConnectedAccount | None:
+    """The session's default account for a toolkit: the most recently connected ACTIVE one among
+    the candidates (a pinned account is used whatever its status)."""
+    found = _candidates(project, session, toolkit)
+    active = [a for a in found if a.status == ACTIVE]
+    return (active or found or [None])[0]
+
+
+def select_account(project: Project, session: Session, toolkit: str,
+                   account: str | None = None) -> ConnectedAccount | None:
+    """The account a tool call uses (guide "Managing multiple connected accounts"): ``account``
+    (an id or alias) when given, which must be one the session may use; else the default, unless
+    multi-account mode requires explicit selection and several ACTIVE accounts qualify."""
+    found = _candidates(project, session, toolkit)
+    active = [a for a in found if a.status == ACTIVE]
+    listed = ", ".join(f"{a.id}" + (f" ({a.alias})" if a.alias else "") for a in active)
+    if account:
+        for a in found:
+            if account in (a.id, a.alias):
+                return a
+        raise _validation(
+            f"Account {account!r} is not a {toolkit} account this session can use."
+            + (f" Available: {listed}." if listed else ""),
+            suggested_fix="Pass the id (ca_…) or alias of one of the user's connected accounts "
+            "for this toolkit (pinned in the session, if any are pinned).")
+    _, _, explicit = _multi(session)
+    if explicit and len(active) > 1:
+        raise bad_request(
+            f"Session {session.id} requires explicit account selection and user "
+            f"{session.user_id} has {len(active)} active {toolkit} accounts: {listed}.",
+            slug="ToolRouterV2_AccountSelectionRequired",
+            suggested_fix="Pass account=<connected account id or alias> with the tool call, "
+            "or create the session with multi_account.require_explicit_selection false.")
+    return (active or found or [None])[0]
 
 
 def _tool_router_config(project: Project, toolkit: str) -> AuthConfig | None:
@@ -558,6 +599,16 @@ def _link(project: Project, origin: Origin, session: Session, toolkit: Toolkit, 
             slug="ToolRouterV2_ConnectedAccountAlreadyDefined",
             suggested_fix="Create a session without connected_accounts for this toolkit to "
             "connect a new account, or use the pinned one.")
+    on, limit, _ = _multi(session)
+    if on:
+        active = _candidates(project, session, toolkit.slug)
+        if len(active) >= limit:
+            raise bad_request(
+                f"User {session.user_id} already has {len(active)} active {toolkit.slug} "
+                f"accounts, the most this session allows (multi_account.max_accounts_per_toolkit"
+                f" = {limit}).", slug="ToolRouterV2_MaxAccountsReached",
+                suggested_fix="Disconnect one of the accounts first, or raise "
+                "max_accounts_per_toolkit (2-10) with session.update().")
     ac = resolve_auth_config(project, origin, session, toolkit)
     return connected_accounts.link(
         project, origin, auth_config_id=ac.id, user_id=session.user_id,
@@ -691,10 +742,30 @@ def not_supported(slug: str) -> ComposioError:
         f"session.authorize() / {MANAGE_CONNECTIONS}.")
 
 
+def _tool_toolkit(project: Project, slug: str) -> Toolkit | None:
+    """The toolkit of an app tool slug (``GMAIL_SEND_EMAIL`` → gmail): the longest catalogue
+    slug that prefixes it."""
+    lowered = slug.lower()
+    best: Toolkit | None = None
+    for toolkit in project.catalogue:
+        if lowered.startswith(toolkit.slug + "_") and (best is None
+                                                       or len(toolkit.slug) > len(best.slug)):
+            best = toolkit
+    return best
+
+
 def execute(project: Project, origin: Origin, session_id: str, slug: str,
-            arguments: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``POST …/execute`` and ``…/execute_meta``: the execute response body."""
+            arguments: Mapping[str, Any] | None, *, account: str | None = None,
+            ) -> dict[str, Any]:
+    """``POST …/execute`` and ``…/execute_meta``: the execute response body. App tools are not
+    executed, but their account selection is checked first (the auth part of a tool call)."""
     session = get(project, session_id)
+    toolkit = None if slug.startswith("COMPOSIO_") else _tool_toolkit(project, slug)
+    if toolkit is not None and not toolkit.no_auth and session.allows(toolkit.slug):
+        # Multi-account selection errors come first (they are about auth); then the refusal.
+        chosen = select_account(project, session, toolkit.slug, account)
+        if chosen is not None:
+            raise not_supported(f"{slug} (account {chosen.id} selected)")
     if slug != MANAGE_CONNECTIONS or not session.manage_connections_enabled:
         if slug == MANAGE_CONNECTIONS:
             raise bad_request(

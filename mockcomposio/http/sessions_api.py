@@ -76,7 +76,8 @@ def tools(c: Call) -> HandlerResult:
 
 def execute(c: Call) -> HandlerResult:
     return 200, sessions.execute(c.project, c.origin, c.match["session_id"],
-                                 c.body["tool_slug"], c.body.get("arguments"))
+                                 c.body["tool_slug"], c.body.get("arguments"),
+                                 account=c.body.get("account"))
 
 
 def execute_meta(c: Call) -> HandlerResult:
