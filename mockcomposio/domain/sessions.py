@@ -318,7 +318,8 @@ def _derive(project: Project, raw: Mapping[str, Any]) -> _Derived:
         # @composio/core 0.21 sends the Instant policy as premium_usage
         instant = {("return_instant_charge" if k == "return_premium_charge" else k): v
                    for k, v in premium.items()}
-    config["instant"] = _copy(instant) if isinstance(instant, Mapping) else False
+    # A policy echoes both flags ("Defaults to false on create", composio-client models).
+    config["instant"] = _render_instant(instant)
     extra = {k: v for k, v in raw.items() if k not in _MAPPED_KEYS}
     config.update(_copy(extra))
 
@@ -332,6 +333,22 @@ def _derive(project: Project, raw: Mapping[str, Any]) -> _Derived:
         if manage.get("enable_wait_for_connections"):
             tools.append(WAIT_FOR_CONNECTIONS)
     return _Derived(enabled, disabled, overrides, pinned, manage, multi, config, tools, extra)
+
+
+def _render_instant(instant: Any) -> Any:
+    """``false``, or the policy in response form: enable/disable as enabled/disabled, and both
+    flags present ("Defaults to false on create", composio-client response models)."""
+    if not isinstance(instant, Mapping):
+        return False
+    out: dict[str, Any] = {"return_instant_charge": False, "return_prices_in_search": False}
+    for key, value in instant.items():
+        if key == "toolkits":
+            out[key] = _rename(value, _LIST_NAMES)
+        elif key == "tools" and isinstance(value, Mapping):
+            out[key] = {slug: _rename(v, _LIST_NAMES) for slug, v in value.items()}
+        else:
+            out[key] = _copy(value)
+    return out
 
 
 def create(project: Project, origin: Origin, body: Mapping[str, Any]) -> Session:
@@ -509,12 +526,16 @@ def _candidates(project: Project, session: Session, toolkit: str) -> list[Connec
         auth_config_ids=[override] if override else None)
 
 
+def _first(accounts: list[ConnectedAccount]) -> ConnectedAccount | None:
+    return accounts[0] if accounts else None
+
+
 def current_account(project: Project, session: Session, toolkit: str) -> ConnectedAccount | None:
     """The session's default account for a toolkit: the most recently connected ACTIVE one among
     the candidates (a pinned account is used whatever its status)."""
     found = _candidates(project, session, toolkit)
     active = [a for a in found if a.status == ACTIVE]
-    return (active or found or [None])[0]
+    return _first(active or found)
 
 
 def select_account(project: Project, session: Session, toolkit: str,
@@ -542,7 +563,7 @@ def select_account(project: Project, session: Session, toolkit: str,
             slug="ToolRouterV2_AccountSelectionRequired",
             suggested_fix="Pass account=<connected account id or alias> with the tool call, "
             "or create the session with multi_account.require_explicit_selection false.")
-    return (active or found or [None])[0]
+    return _first(active or found)
 
 
 def _tool_router_config(project: Project, toolkit: str) -> AuthConfig | None:
