@@ -85,6 +85,7 @@ async def test_conditional_patch_and_refusals_change_nothing(api: TestClient[Any
                         ({"multi_account": {"max_accounts_per_toolkit": 1}}, "minimum of 2"),
                         ({"instant": None}, "instant"),
                         ({"toolkits": {"enable": ["nosuch"]}}, "nosuch"),
+                        ({"tools": {"gmial": {"enable": ["GMAIL_SEND_EMAIL"]}}}, "gmail"),
                         ({"connected_accounts": {"github": ["ca_missing000000"]}}, "ca_missing"),
                         ({"experimental": {"session_config_id": "sc_1"}}, "not served")):
         resp = await api.patch(path, json=bad, headers=KEY)
@@ -146,3 +147,22 @@ def test_domain_selection_rules(engine: Engine) -> None:
     pinned = sessions.update(project, multi.id, {"connected_accounts": {"github": [a.id]}})
     assert sessions.select_account(project, pinned, "github") is a
     assert pinned.config_version == 2 and len(pinned.history) == 1
+
+
+async def test_updated_session_survives_a_state_export_and_import(
+        api: TestClient[Any, Any]) -> None:
+    s = await new_session(api, toolkits={"enable": ["github"]})
+    path = f"{SESSION}/{s['session_id']}"
+    assert (await api.patch(path, json={"toolkits": {"enable": ["gmail"]}},
+                            headers=KEY)).status == 200
+    state = await (await api.get("/_mock/state?secrets=true", headers=KEY)).json()
+    assert (await api.post("/_mock/reset", json={}, headers=KEY)).status == 200
+    assert (await api.get(path, headers=KEY)).status == 404
+    assert (await api.post("/_mock/state", json=state, headers=KEY)).status < 300
+    back = await (await api.get(path, headers=KEY)).json()
+    assert back["config_version"] == 2 and back["config"]["toolkits"] == {"enabled": ["gmail"]}
+    history = await (await api.get(f"{path}/config_history", headers=KEY)).json()
+    assert [i["version"] for i in history["items"]] == [2, 1]
+    # and it keeps updating from there
+    resp = await api.patch(path, json={"toolkits": None}, headers=KEY)
+    assert resp.status == 200 and (await resp.json())["config_version"] == 3

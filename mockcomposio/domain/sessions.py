@@ -299,7 +299,9 @@ def _derive(project: Project, raw: Mapping[str, Any]) -> _Derived:
         config["connected_accounts"] = {k: list(v) for k, v in pinned.items()}
     config["manage_connections"] = dict(manage)
     if raw.get("tools") is not None:
-        config["tools"] = {slug: _rename(v, _LIST_NAMES) for slug, v in dict(raw["tools"]).items()}
+        # keys are toolkit slugs (tool slugs themselves are not checked: no tool catalogue)
+        config["tools"] = {_toolkit(project, slug, where="tools").slug: _rename(v, _LIST_NAMES)
+                           for slug, v in dict(raw["tools"]).items()}
     if raw.get("tags") is not None:
         config["tags"] = _rename(raw["tags"], _LIST_NAMES)
     if isinstance(workbench, Mapping):
