@@ -16,7 +16,17 @@ Rules (shared reference M3, M4, U3, U4, L12):
 - the connected account a session uses for a toolkit is the pinned one, else the user's most
   recently created ACTIVE account (of the override config, when there is one);
 - only ``COMPOSIO_MANAGE_CONNECTIONS`` is executed; other tools answer a clear
-  "not supported by mockcomposio" error rather than pretending.
+  "not supported by mockcomposio" error rather than pretending (after their account selection,
+  which is auth);
+- every create makes a new ``trs_`` id; ``update`` (PATCH) changes only the fields sent: a null
+  block removes the stored override, the ``tools`` / ``auth_configs`` / ``connected_accounts``
+  maps are replaced whole, ``manage_connections`` / ``multi_account`` / ``workbench`` /
+  ``experimental`` merge field by field; each update bumps ``config_version`` and archives the
+  old config; ``expected_config_version`` makes it conditional (409);
+- multi-account (guide "Managing multiple connected accounts"): one account per toolkit unless
+  ``multi_account.enable`` (then up to ``max_accounts_per_toolkit``, 2-10, default 5, pinned or
+  linked); the default account is the most recently connected ACTIVE one; with
+  ``require_explicit_selection`` and several ACTIVE accounts a tool call must name one.
 """
 
 from __future__ import annotations
@@ -171,15 +181,12 @@ class _Derived:
     extra: dict[str, Any]
 
 
-def _not_served(what: str, fix: str) -> ComposioError:
+def not_served_operation(what: str, fix: str) -> ComposioError:
+    """A session operation of the SDKs that mockcomposio refuses, by name."""
     return bad_request(
         f"{what} is not served by mockcomposio: it fakes Composio's auth API, and this part of "
         "tool-router sessions has no offline equivalent.", slug="ToolRouterV2_NotSupportedByMock",
         suggested_fix=fix)
-
-
-def not_served_operation(operation: str, fix: str) -> ComposioError:
-    return _not_served(operation, fix)
 
 
 def _normalise(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -208,7 +215,7 @@ def _derive(project: Project, raw: Mapping[str, Any]) -> _Derived:
 
     experimental = raw.get("experimental")
     if isinstance(experimental, Mapping) and experimental.get("session_config_id"):
-        raise _not_served(
+        raise not_served_operation(
             "experimental.session_config_id (saved session configs, sessionConfigs.get)",
             "Pass toolkits / tools / tags inline instead of a saved sc_… config.")
 
