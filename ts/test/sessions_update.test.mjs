@@ -93,6 +93,12 @@ test('multi-account: account arrays, most recent account by default, the per-too
   const personal = await connect(plain, 'github');
   const listed = await plain.toolkits({ toolkits: ['github'] });
   assert.equal(listed.items[0].connection.connectedAccount.id, personal.id);
+  // ensureConnected() reads the same default account and starts no new link
+  const ensured = await plain.ensureConnected('github');
+  assert.equal(ensured.wasConnected, true);
+  assert.equal(ensured.connectedAccount.id, personal.id);
+  assert.deepEqual(await plain.ensureConnected('hackernews'),
+    { toolkit: 'hackernews', wasConnected: true });  // no-auth
 
   const err = await rejectsWith(() => composio.create('user_1', {
     connectedAccounts: { github: [work.id, personal.id] } }), BadRequestError);
