@@ -121,6 +121,12 @@ def test_connected_accounts_arrays_and_multi_account(sdk: Any, mock_composio: Te
     assert work.id in str(err.value) and personal.id in str(err.value)
     with pytest.raises(BadRequestError, match=f"account {work.id} selected"):
         multi.execute("GITHUB_CREATE_AN_ISSUE", arguments={}, account=work.id)
+    # an alias selects too (aliases: changelog 2026-04-09)
+    sdk.connected_accounts.update(personal.id, alias="personal-github")
+    with pytest.raises(BadRequestError, match=f"account {personal.id} selected"):
+        multi.execute("GITHUB_CREATE_AN_ISSUE", arguments={}, account="personal-github")
+    with pytest.raises(BadRequestError, match="not a github account this session can use"):
+        multi.execute("GITHUB_CREATE_AN_ISSUE", arguments={}, account="nobody")
     # the limit holds for new connections too (without pinning: a pinned toolkit refuses links)
     unpinned = sdk.create(user_id="u1", toolkits=["github"],
                           multi_account={"enable": True, "max_accounts_per_toolkit": 2})
