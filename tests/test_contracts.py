@@ -183,7 +183,18 @@ async def test_revoked_api_key_account_matches_the_sdk_model(
     assert strict_api.app[contracts.VIOLATIONS_KEY] == []
 
 
-@pytest.mark.parametrize("toolkits", [{}, {"require_approval": ["gmail"]}])
+async def test_session_toolkits_require_approval_alone_is_accepted(
+        strict_api: TestClient[Any, Any]) -> None:
+    # v3.1 (composio-client SessionCreateParams.ToolkitsRequireApproval): require_approval may
+    # come alone, and the config echoes it alone.
+    r = await strict_api.post(f"{V31}/tool_router/session", headers=KEY,
+                              json={"user_id": "u", "toolkits": {"require_approval": ["gmail"]}})
+    assert r.status == 201, await r.text()
+    assert (await r.json())["config"]["toolkits"] == {"require_approval": ["gmail"]}
+    assert strict_api.app[contracts.VIOLATIONS_KEY] == []
+
+
+@pytest.mark.parametrize("toolkits", [{}, {"enable": ["gmail"], "disable": ["github"]}])
 async def test_session_toolkits_without_enable_or_disable_is_refused(
         strict_api: TestClient[Any, Any], toolkits: dict[str, Any]) -> None:
     # The spec requires enable or disable, and a session echoes enabled XOR disabled; the fake

@@ -76,7 +76,7 @@ def valid_bodies(op: str, pool: Pool) -> list[dict[str, Any]]:
         "tool_router.create_session": [
             {"user_id": "u", "toolkits": {"enable": ["github"]},
              "manage_connections": {"enable": True}},
-            {"user_id": "u", "toolkits": ["github", "gmail"],
+            {"user_id": "u", "toolkits": {"enable": ["github", "gmail"]},
              "auth_configs": {"github": ac}},
         ],
         "tool_router.link": [{"toolkit": "github"}, {"toolkit": "serpapi"}],

@@ -456,7 +456,7 @@ async def test_deep_bodies_at_the_limit_stay_usable_everywhere(world: World) -> 
         "connection_data": nested(MAX_JSON_DEPTH - 1)})
     session = await post_json(world, "/tool_router/session", {
         "user_id": "deep", "toolkits": {"enable": ["github"]},
-        "workbench": nested(MAX_JSON_DEPTH - 1)})
+        "hooks": nested(MAX_JSON_DEPTH - 1)})  # a free-form block (workbench is typed)
     assert linked["connected_account_id"] and session["session_id"]
     for path in (f"{V31}/connected_accounts", f"{V31}/tool_router/session/"
                  f"{session['session_id']}", "/_mock/state", "/_mock/state?secrets=true",

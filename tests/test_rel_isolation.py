@@ -148,7 +148,7 @@ async def test_session_of_b_cannot_pin_a_objects(tenants: tuple[World, World]) -
     a, b = tenants
     before = stored_state(a.project)
     status, payload, _ = await b.request("POST", f"{V31}/tool_router/session", headers=b.headers,
-                                         json={"user_id": "u", "toolkits": ["github"],
+                                         json={"user_id": "u", "toolkits": {"enable": ["github"]},
                                                "auth_configs": {"github": a.ids["ac"]}})
     if status == 201:
         status, payload, _ = await b.request(
@@ -157,7 +157,7 @@ async def test_session_of_b_cannot_pin_a_objects(tenants: tuple[World, World]) -
     assert 400 <= status < 500, payload
     status, payload, _ = await b.request(
         "POST", f"{V31}/tool_router/session", headers=b.headers,
-        json={"user_id": f"{a.headers['x-api-key']} alice", "toolkits": ["github"],
+        json={"user_id": f"{a.headers['x-api-key']} alice", "toolkits": {"enable": ["github"]},
               "connected_accounts": {"github": a.ids["ca"]}})
     assert 400 <= status < 500, payload
     assert stored_state(a.project) == before

@@ -86,9 +86,10 @@ def test_seed004_custom_auth_config_passed_to_session(sdk: Any, mock_composio: T
 def test_session_toolkits_before_and_after_connecting(sdk: Any, mock_composio: Tenant) -> None:
     session = sdk.create(user_id="user_42", toolkits=["github", "gmail", "hackernews"])
     before = session.toolkits()
-    assert [t.slug for t in before.items] == ["github", "gmail", "hackernews"]
+    # sorted by popularity, as the docs say (no-auth toolkits last)
+    assert [t.slug for t in before.items] == ["gmail", "github", "hackernews"]
     assert before.total_pages == 1 and before.next_cursor is None
-    github = before.items[0]
+    github = before.items[1]
     assert github.connection is not None and github.connection.is_active is False
     assert github.connection.connected_account is None
     assert before.items[2].is_no_auth is True and before.items[2].connection is None

@@ -203,7 +203,8 @@ async def test_toolkits_reflect_live_accounts(api: TestClient[Any, Any],
     s = await new_session(api, toolkits={"enable": ["github", "gmail", "hackernews"]})
     sid = s["session_id"]
     page = await (await api.get(f"{SESSION}/{sid}/toolkits", headers=KEY)).json()
-    assert [i["slug"] for i in page["items"]] == ["github", "gmail", "hackernews"]
+    # sorted by popularity (the catalogue's order), not in the allowlist's order
+    assert [i["slug"] for i in page["items"]] == ["gmail", "github", "hackernews"]
     assert page["next_cursor"] is None and page["total_items"] == 3
     gh = page["items"][0]
     assert gh["enabled"] is True and gh["is_no_auth"] is False
@@ -249,7 +250,10 @@ async def test_toolkits_denylist_and_default(api: TestClient[Any, Any]) -> None:
     page = await (await api.get(f"{SESSION}/{s['session_id']}/toolkits?limit=1000",
                                 headers=KEY)).json()
     slugs = [i["slug"] for i in page["items"]]
-    assert "gmail" not in slugs and "github" in slugs and slugs == sorted(slugs)
+    assert "gmail" not in slugs and "github" in slugs
+    # by popularity (catalogue order): the no-auth toolkits last
+    assert slugs[:2] == ["googlecalendar", "googledrive"] and slugs[-2:] == ["composio",
+                                                                             "hackernews"]
     page = await (await api.get(f"{SESSION}/{s['session_id']}/toolkits?toolkits=gmail",
                                 headers=KEY)).json()
     assert page["items"][0]["enabled"] is False

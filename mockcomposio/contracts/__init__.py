@@ -21,6 +21,7 @@ payloads it rejects, so verdicts and messages are jsonschema's (tests/test_contr
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import os
@@ -224,7 +225,7 @@ def validate_request(operation: str, body: Any) -> None:
         return
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
     if errors:
-        raise validation_error([_describe(e) for e in errors])
+        raise validation_error([_describe_request(e) for e in errors])
 
 
 # -- responses --------------------------------------------------------------------------------
@@ -386,6 +387,23 @@ def _leaves(errors: list[Any]) -> list[Any]:
         else:
             out.append(error)
     return out
+
+
+def _describe_request(error: Any) -> str:
+    """A request problem; a union that matched no branch says what it expects (the schema's
+    description), since "not valid under any of the given schemas" tells the caller nothing."""
+    text = _describe(error)
+    if error.validator in ("anyOf", "oneOf") and isinstance(error.schema, dict) \
+            and error.schema.get("description"):
+        text += f" (expected: {error.schema['description']})"
+    elif error.validator == "additionalProperties" and isinstance(error.instance, dict) \
+            and isinstance(error.schema, dict):
+        known = list(error.schema.get("properties", {}))
+        unknown = [k for k in error.instance if k not in known]
+        hints = {k: difflib.get_close_matches(k, known, n=1) for k in unknown}
+        text += "".join(f"; did you mean {m[0]!r} for {k!r}?" for k, m in hints.items() if m)
+        text += f" (accepted keys: {', '.join(known)})"
+    return text
 
 
 def _describe(error: Any) -> str:

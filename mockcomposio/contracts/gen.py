@@ -89,6 +89,25 @@ SDK_RESPONSE_MODELS: dict[str, tuple[str, str]] = {
     "tool_router.execute_meta": ("tool_router.session_execute_meta_response",
                                  "SessionExecuteMetaResponse"),
     "tool_router.search": ("tool_router.session_search_response", "SessionSearchResponse"),
+    "tool_router.update_session": ("tool_router.session_patch_response",
+                                   "SessionPatchResponse"),
+    "tool_router.config_history": ("tool_router.session_config_history_response",
+                                   "SessionConfigHistoryResponse"),
+    # Session operations mockcomposio refuses (always an error envelope); their 2xx is the
+    # SDK's model all the same, so the contract describes the real API.
+    "tool_router.attach": ("tool_router.session_attach_response", "SessionAttachResponse"),
+    "tool_router.proxy_execute": ("tool_router.session_proxy_execute_response",
+                                  "SessionProxyExecuteResponse"),
+    "tool_router.files.list": ("tool_router.session.file_list_response", "FileListResponse"),
+    "tool_router.files.delete": ("tool_router.session.file_delete_response",
+                                 "FileDeleteResponse"),
+    "tool_router.files.download_url": ("tool_router.session.file_create_download_url_response",
+                                       "FileCreateDownloadURLResponse"),
+    "tool_router.files.upload_url": ("tool_router.session.file_create_upload_url_response",
+                                     "FileCreateUploadURLResponse"),
+    "session_configs.list": ("session_configs_list_response", "SessionConfigsListResponse"),
+    "session_configs.get": ("session_configs_retrieve_response",
+                            "SessionConfigsRetrieveResponse"),
 }
 
 # Success status of operations the spec file does not describe (from the SDK / wire contract).
@@ -99,6 +118,16 @@ NON_SPEC_SUCCESS: dict[str, str] = {
     "tool_router.delete_session": "200",
     "tool_router.tools": "200",
     "tool_router.search": "200",
+    "tool_router.update_session": "200",
+    "tool_router.config_history": "200",
+    "tool_router.attach": "201",
+    "tool_router.proxy_execute": "200",
+    "tool_router.files.list": "200",
+    "tool_router.files.delete": "200",
+    "tool_router.files.download_url": "200",
+    "tool_router.files.upload_url": "200",
+    "session_configs.list": "200",
+    "session_configs.get": "200",
 }
 
 # Legacy v1 operations (``composio-core`` 0.7.x, ``http/v1_routes.py``). The v3 spec has no v1

@@ -16,7 +16,17 @@ Rules (shared reference M3, M4, U3, U4, L12):
 - the connected account a session uses for a toolkit is the pinned one, else the user's most
   recently created ACTIVE account (of the override config, when there is one);
 - only ``COMPOSIO_MANAGE_CONNECTIONS`` is executed; other tools answer a clear
-  "not supported by mockcomposio" error rather than pretending.
+  "not supported by mockcomposio" error rather than pretending (after their account selection,
+  which is auth);
+- every create makes a new ``trs_`` id; ``update`` (PATCH) changes only the fields sent: a null
+  block removes the stored override, the ``tools`` / ``auth_configs`` / ``connected_accounts``
+  maps are replaced whole, ``manage_connections`` / ``multi_account`` / ``workbench`` /
+  ``experimental`` merge field by field; each update bumps ``config_version`` and archives the
+  old config; ``expected_config_version`` makes it conditional (409);
+- multi-account (guide "Managing multiple connected accounts"): one account per toolkit unless
+  ``multi_account.enable`` (then up to ``max_accounts_per_toolkit``, 2-10, default 5, pinned or
+  linked); the default account is the most recently connected ACTIVE one; with
+  ``require_explicit_selection`` and several ACTIVE accounts a tool call must name one.
 """
 
 from __future__ import annotations
@@ -40,11 +50,11 @@ WAIT_FOR_CONNECTIONS = "COMPOSIO_WAIT_FOR_CONNECTIONS"
 SESSION_ID_RE = re.compile(r"^trs_[A-Za-z0-9_-]+$")
 NO_MANAGED_AUTH_CODE = 4300
 # Request keys whose response form differs (or that are request-only); everything else the
-# caller sends is echoed in ``config`` as it came (hooks, multi_account, ...).
+# caller sends is echoed in ``config`` as it came (e.g. ``hooks`` of composio 0.30).
 _MAPPED_KEYS = frozenset({
     "user_id", "toolkits", "tools", "tags", "auth_configs", "connected_accounts",
     "manage_connections", "workbench", "execute", "search", "preload", "instant",
-    "experimental",
+    "experimental", "multi_account", "proxy_execute", "premium_usage",
 })
 
 
@@ -62,6 +72,11 @@ class Session:
     tool_router_tools: list[str]
     config_version: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    # The request-form configuration (after merging every PATCH); the fields above derive from it.
+    raw: dict[str, Any] = field(default_factory=dict)
+    multi_account: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)  # archived configs, oldest first
+    updated_at: float = 0.0
 
     @property
     def manage_connections_enabled(self) -> bool:
@@ -144,44 +159,93 @@ def _rename(value: Any, names: Mapping[str, str]) -> Any:
 
 
 _LIST_NAMES = {"enable": "enabled", "disable": "disabled"}
+_WORKBENCH_NAMES = {"enable_proxy_execution": "proxy_execution_enabled",
+                    "enable_tool_execution": "tool_execution_enabled"}
+DEFAULT_MAX_ACCOUNTS = 5  # "max_accounts_per_toolkit ... Defaults to 5" (SDK docstring, guide)
+# PATCH merges these blocks field by field (a null field removes only that field); every other
+# block is replaced as a whole, and a null block removes the stored override (SDK docstrings of
+# session.update(), composio 0.29 / @composio/core 0.21).
+_MERGED_BLOCKS = frozenset({"manage_connections", "multi_account", "experimental", "workbench"})
 
 
-def create(project: Project, origin: Origin, body: Mapping[str, Any]) -> Session:
-    user_id = body.get("user_id")
+@dataclass
+class _Derived:
+    enabled: list[str] | None
+    disabled: list[str]
+    overrides: dict[str, str]
+    pinned: dict[str, list[str]]
+    manage: dict[str, Any]
+    multi_account: dict[str, Any]
+    config: dict[str, Any]
+    tools: list[str]
+    extra: dict[str, Any]
+
+
+def not_served_operation(what: str, fix: str) -> ComposioError:
+    """A session operation of the SDKs that mockcomposio refuses, by name."""
+    return bad_request(
+        f"{what} is not served by mockcomposio: it fakes Composio's auth API, and this part of "
+        "tool-router sessions has no offline equivalent.", slug="ToolRouterV2_NotSupportedByMock",
+        suggested_fix=fix)
+
+
+def _normalise(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Request shorthands the domain also accepts (the HTTP contract does not): a toolkit list,
+    a boolean ``manage_connections``, a string ``connected_accounts`` entry."""
+    raw: dict[str, Any] = _copy(dict(body))
+    if isinstance(raw.get("toolkits"), list):
+        raw["toolkits"] = {"enable": raw["toolkits"]}
+    mc = raw.get("manage_connections")
+    if isinstance(mc, bool):
+        raw["manage_connections"] = {"enable": mc}
+    if isinstance(raw.get("connected_accounts"), Mapping):
+        raw["connected_accounts"] = {k: [v] if isinstance(v, str) else v
+                                     for k, v in raw["connected_accounts"].items()}
+    return raw
+
+
+def _derive(project: Project, raw: Mapping[str, Any]) -> _Derived:
+    """Check a (merged) request-form configuration against the project and compute what the
+    session uses and echoes. Raises before anything is stored."""
+    user_id = raw.get("user_id")
     if not isinstance(user_id, str) or not user_id.strip():
         raise _validation("user_id must be a non-empty string.",
                           suggested_fix="Pass the id your app uses for the end user.")
     config: dict[str, Any] = {"user_id": user_id}
 
+    experimental = raw.get("experimental")
+    if isinstance(experimental, Mapping) and experimental.get("session_config_id"):
+        raise not_served_operation(
+            "experimental.session_config_id (saved session configs, sessionConfigs.get)",
+            "Pass toolkits / tools / tags inline instead of a saved sc_… config.")
+
     enabled: list[str] | None = None
     disabled: list[str] = []
-    toolkits = body.get("toolkits")
+    toolkits = raw.get("toolkits")
     if toolkits is not None:
-        if isinstance(toolkits, list):
-            toolkits = {"enable": toolkits}
         if not isinstance(toolkits, Mapping):
             raise _validation("toolkits must be {enable: [...]} or {disable: [...]}.")
         if "enable" in toolkits and "disable" in toolkits:
             raise _validation("toolkits.enable and toolkits.disable are mutually exclusive.",
                               suggested_fix="Pass either an allowlist or a denylist.")
-        if "enable" not in toolkits and "disable" not in toolkits:
-            # The spec's request requires one of them, and a session echoes exactly one.
+        if not {"enable", "disable", "require_approval"} & set(toolkits):
             raise _validation("toolkits needs enable (an allowlist) or disable (a denylist).",
                               suggested_fix='Pass {"enable": ["gmail"]} or '
                               '{"disable": ["gmail"]}, or leave toolkits out for all.')
+        echoed = _rename(dict(toolkits), _LIST_NAMES)
         if "enable" in toolkits:
             enabled = _slug_list(project, toolkits["enable"], "toolkits.enable")
-        if "disable" in toolkits:
-            disabled = _slug_list(project, toolkits["disable"], "toolkits.disable")
-        echoed = _rename(dict(toolkits), _LIST_NAMES)
-        if enabled is not None:
             echoed["enabled"] = list(enabled)
         if "disable" in toolkits:
+            disabled = _slug_list(project, toolkits["disable"], "toolkits.disable")
             echoed["disabled"] = list(disabled)
+        if "require_approval" in toolkits:
+            echoed["require_approval"] = _slug_list(project, toolkits["require_approval"],
+                                                    "toolkits.require_approval")
         config["toolkits"] = echoed
 
     overrides: dict[str, str] = {}
-    for slug, ac_id in dict(body.get("auth_configs") or {}).items():
+    for slug, ac_id in dict(raw.get("auth_configs") or {}).items():
         toolkit = _toolkit(project, slug, where="auth_configs")
         if not isinstance(ac_id, str):
             raise _validation(f"auth_configs.{slug} must be an auth config id (ac_…).")
@@ -192,62 +256,210 @@ def create(project: Project, origin: Origin, body: Mapping[str, Any]) -> Session
                 suggested_fix=f"Map {toolkit.slug} to one of its own auth configs.")
         overrides[toolkit.slug] = ac.id
 
+    multi = {k: v for k, v in dict(raw.get("multi_account") or {}).items() if v is not None}
+    multi_on = bool(multi.get("enable", False))
+    limit = int(multi.get("max_accounts_per_toolkit", DEFAULT_MAX_ACCOUNTS)) if multi_on else 1
     pinned: dict[str, list[str]] = {}
-    for slug, ids in dict(body.get("connected_accounts") or {}).items():
+    for slug, ids in dict(raw.get("connected_accounts") or {}).items():
         toolkit = _toolkit(project, slug, where="connected_accounts")
         id_list = [ids] if isinstance(ids, str) else ids
         if not isinstance(id_list, list) or not all(isinstance(i, str) for i in id_list):
-            raise _validation(f"connected_accounts.{slug} must be a ca_ id or a list of them.")
+            raise _validation(f"connected_accounts.{slug} must be a list of ca_ ids.")
+        id_list = list(dict.fromkeys(id_list))
+        if len(id_list) > limit:
+            raise _validation(
+                f"connected_accounts.{slug} pins {len(id_list)} accounts, but this session "
+                + (f"allows at most {limit} per toolkit (multi_account.max_accounts_per_toolkit)."
+                   if multi_on else "is not in multi-account mode, so at most 1 is allowed."),
+                suggested_fix="Pin one account per toolkit, or enable multi_account "
+                "{enable: true, max_accounts_per_toolkit: 2-10} to pin several.")
         for account_id in id_list:
             _check_pinned(project, user_id, toolkit.slug, account_id)
-        pinned[toolkit.slug] = list(id_list)
+        pinned[toolkit.slug] = id_list
 
-    raw_mc = body.get("manage_connections", {"enable": True})
-    if isinstance(raw_mc, bool) or raw_mc is None:
-        raw_mc = {"enable": raw_mc is not False}
-    if not isinstance(raw_mc, Mapping):
-        raise _validation("manage_connections must be an object {enable, callback_url}.")
-    manage = {("enabled" if k == "enable" else k): v for k, v in raw_mc.items()}
-    manage["enabled"] = manage.get("enabled") is not False
+    raw_mc = raw.get("manage_connections")
+    raw_mc = dict(raw_mc) if isinstance(raw_mc, Mapping) else {}
+    manage = {("enabled" if k == "enable" else k): v for k, v in raw_mc.items() if v is not None}
+    manage["enabled"] = raw_mc.get("enable") is not False
     if "wait_for_connections" in manage:
         manage["enable_wait_for_connections"] = manage.pop("wait_for_connections")
+
+    workbench = raw.get("workbench")
+    proxy = raw.get("proxy_execute")
+    if isinstance(proxy, Mapping) and proxy.get("enable") is False and isinstance(
+            workbench, Mapping) and workbench.get("enable_proxy_execution") is True:
+        raise _validation(
+            "proxy_execute.enable is false but workbench.enable_proxy_execution is true.",
+            suggested_fix="proxy_execute {enable: false} turns proxy execution off inside the "
+            "workbench too; drop one of the two.")
+    preload = raw.get("preload")
+    preload_tools: Any = preload.get("tools", []) if isinstance(preload, Mapping) else []
+    if preload_tools == "all" and enabled is None and not raw.get("tools") \
+            and not raw.get("tags"):
+        raise _validation(
+            'preload.tools "all" needs a positive allowlist (toolkits.enable, tools or tags).',
+            suggested_fix="Restrict the session with toolkits {enable: [...]} first.")
 
     if overrides:
         config["auth_configs"] = dict(overrides)
     if pinned:
         config["connected_accounts"] = {k: list(v) for k, v in pinned.items()}
     config["manage_connections"] = dict(manage)
-    if body.get("tools") is not None:
-        config["tools"] = {slug: _rename(v, _LIST_NAMES)
-                           for slug, v in dict(body["tools"]).items()}
-    if body.get("tags") is not None:
-        config["tags"] = _rename(body["tags"], _LIST_NAMES)
-    if body.get("workbench") is not None:
-        workbench = dict(body["workbench"])
-        if "enable_proxy_execution" in workbench:
-            workbench["proxy_execution_enabled"] = workbench.pop("enable_proxy_execution")
-        config["workbench"] = workbench
-    config["execute"] = dict(body.get("execute") or {})
-    config["search"] = dict(body.get("search") or {})
-    preload = body.get("preload")
-    config["preload"] = {"tools": preload.get("tools", [])
-                         if isinstance(preload, Mapping) else []}
-    config["instant"] = False
-    extra = {k: v for k, v in body.items() if k not in _MAPPED_KEYS}
-    config.update(extra)
+    if raw.get("tools") is not None:
+        # keys are toolkit slugs (tool slugs themselves are not checked: no tool catalogue)
+        config["tools"] = {_toolkit(project, slug, where="tools").slug: _rename(v, _LIST_NAMES)
+                           for slug, v in dict(raw["tools"]).items()}
+    if raw.get("tags") is not None:
+        config["tags"] = _rename(raw["tags"], _LIST_NAMES)
+    if isinstance(workbench, Mapping):
+        config["workbench"] = {_WORKBENCH_NAMES.get(k, k): v for k, v in workbench.items()
+                               if v is not None}
+    if multi:
+        config["multi_account"] = dict(multi)
+    if isinstance(proxy, Mapping):
+        config["proxy_execute"] = dict(proxy)
+    config["execute"] = dict(raw.get("execute") or {})
+    config["search"] = dict(raw.get("search") or {})
+    config["preload"] = {"tools": preload_tools}
+    instant = raw.get("instant")
+    premium = raw.get("premium_usage")
+    if instant is None and isinstance(premium, Mapping):
+        # @composio/core 0.21 sends the Instant policy as premium_usage
+        instant = {("return_instant_charge" if k == "return_premium_charge" else k): v
+                   for k, v in premium.items()}
+    # A policy echoes both flags ("Defaults to false on create", composio-client models).
+    config["instant"] = _render_instant(instant)
+    extra = {k: v for k, v in raw.items() if k not in _MAPPED_KEYS}
+    config.update(_copy(extra))
 
-    tools = [SEARCH_TOOLS, MULTI_EXECUTE]
+    tools = []
+    if config["search"].get("enable", True) is not False:
+        tools.append(SEARCH_TOOLS)
+    if config["execute"].get("enable_multi_execute", True) is not False:
+        tools.append(MULTI_EXECUTE)
     if manage["enabled"]:
         tools.append(MANAGE_CONNECTIONS)
         if manage.get("enable_wait_for_connections"):
             tools.append(WAIT_FOR_CONNECTIONS)
+    return _Derived(enabled, disabled, overrides, pinned, manage, multi, config, tools, extra)
+
+
+def _render_instant(instant: Any) -> Any:
+    """``false``, or the policy in response form: enable/disable as enabled/disabled, and both
+    flags present ("Defaults to false on create", composio-client response models)."""
+    if not isinstance(instant, Mapping):
+        return False
+    out: dict[str, Any] = {"return_instant_charge": False, "return_prices_in_search": False}
+    for key, value in instant.items():
+        if key == "toolkits":
+            out[key] = _rename(value, _LIST_NAMES)
+        elif key == "tools" and isinstance(value, Mapping):
+            out[key] = {slug: _rename(v, _LIST_NAMES) for slug, v in value.items()}
+        else:
+            out[key] = _copy(value)
+    return out
+
+
+def create(project: Project, origin: Origin, body: Mapping[str, Any]) -> Session:
+    """``POST /tool_router/session``: a new session (and a new ``trs_`` id) on every call."""
+    raw = _normalise(body)
+    raw.setdefault("manage_connections", {"enable": True})
+    d = _derive(project, raw)
+    now = project.now()
     session = Session(
-        id=project.ids.new("trs"), user_id=user_id, created_at=project.now(),
-        enabled_toolkits=enabled, disabled_toolkits=disabled, auth_configs=overrides,
-        connected_accounts=pinned, manage_connections=manage, config=config,
-        tool_router_tools=tools, extra=extra)
+        id=project.ids.new("trs"), user_id=raw["user_id"], created_at=now,
+        enabled_toolkits=d.enabled, disabled_toolkits=d.disabled, auth_configs=d.overrides,
+        connected_accounts=d.pinned, manage_connections=d.manage, config=d.config,
+        tool_router_tools=d.tools, extra=d.extra, raw=raw, multi_account=d.multi_account,
+        updated_at=now)
     project.sessions[session.id] = session
     return session
+
+
+def _merge(stored: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = _copy(dict(stored))
+    for key, value in patch.items():
+        if key == "expected_config_version":
+            continue
+        if value is None:
+            out.pop(key, None)
+        elif key in _MERGED_BLOCKS and isinstance(value, Mapping) \
+                and isinstance(out.get(key), Mapping):
+            block = dict(out[key])
+            for sub, sub_value in value.items():
+                if sub_value is None:
+                    block.pop(sub, None)
+                else:
+                    block[sub] = _copy(sub_value)
+            out[key] = block
+        elif key == "instant" and isinstance(value, Mapping) \
+                and isinstance(out.get(key), Mapping):
+            out[key] = {**out[key], **_copy(dict(value))}  # omitted instant fields are kept
+        else:
+            out[key] = _copy(value)
+    if "instant" in patch:
+        out.pop("premium_usage", None)
+    if "premium_usage" in patch:
+        out.pop("instant", None)
+    return out
+
+
+def update(project: Project, session_id: str, body: Mapping[str, Any]) -> Session:
+    """``PATCH /tool_router/session/{id}`` (``session.update()``): only the fields sent change;
+    the previous config goes to the history and ``config_version`` goes up by one."""
+    session = get(project, session_id)
+    expected = body.get("expected_config_version")
+    if expected is not None and expected != session.config_version:
+        raise ComposioError(
+            409, "ToolRouterV2_ConfigVersionConflict",
+            f"Session {session.id} is at config version {session.config_version}, not "
+            f"{expected}: its configuration changed since you read it.", code=4090,
+            suggested_fix="Re-fetch the session (composio.sessions.use(session_id)) and retry "
+            "the update against its current config_version.")
+    raw = _merge(session.raw or _legacy_raw(session), _normalise(
+        {k: v for k, v in body.items() if k != "user_id"}))
+    d = _derive(project, raw)  # raises before anything changes
+    session.history.append({"version": session.config_version, "config": session.config,
+                            "created_at": session.updated_at or session.created_at,
+                            "archived_at": project.now()})
+    session.raw = raw
+    session.enabled_toolkits, session.disabled_toolkits = d.enabled, d.disabled
+    session.auth_configs, session.connected_accounts = d.overrides, d.pinned
+    session.manage_connections, session.multi_account = d.manage, d.multi_account
+    session.config, session.tool_router_tools, session.extra = d.config, d.tools, d.extra
+    session.config_version += 1
+    session.updated_at = project.now()
+    return session
+
+
+def _legacy_raw(session: Session) -> dict[str, Any]:
+    """The request form of a session restored from a state file written before ``raw``."""
+    raw: dict[str, Any] = {"user_id": session.user_id, **_copy(session.extra)}
+    if session.enabled_toolkits is not None:
+        raw["toolkits"] = {"enable": list(session.enabled_toolkits)}
+    elif session.disabled_toolkits:
+        raw["toolkits"] = {"disable": list(session.disabled_toolkits)}
+    if session.auth_configs:
+        raw["auth_configs"] = dict(session.auth_configs)
+    if session.connected_accounts:
+        raw["connected_accounts"] = {k: list(v) for k, v in session.connected_accounts.items()}
+    raw["manage_connections"] = {("enable" if k == "enabled" else k): v
+                                 for k, v in session.manage_connections.items()}
+    return raw
+
+
+def config_history(project: Project, session_id: str) -> list[dict[str, Any]]:
+    """``GET …/config_history``: the live config first, then archived versions, newest first."""
+    session = get(project, session_id)
+    clock = project.clock
+    items = [{"version": session.config_version, "is_current": True,
+              "created_at": clock.iso(session.updated_at or session.created_at),
+              "config": _copy(session.config)}]
+    for row in reversed(session.history):
+        items.append({"version": row["version"], "is_current": False,
+                      "created_at": clock.iso(row["archived_at"]),
+                      "config": _copy(row["config"])})
+    return items
 
 
 def _check_pinned(project: Project, user_id: str, toolkit: str, account_id: str) -> None:
@@ -302,20 +514,65 @@ def _copy(value: Any) -> Any:
 
 # -- which account / which auth config -------------------------------------------------------
 
-def current_account(project: Project, session: Session, toolkit: str) -> ConnectedAccount | None:
-    """The account the session uses for a toolkit: a pinned one (whatever its status), else the
-    user's most recently created ACTIVE account, restricted to the override config if any."""
-    for account_id in session.connected_accounts.get(toolkit, []):
-        account = project.accounts.get(account_id)
-        if account is not None:
-            return account
+def _multi(session: Session) -> tuple[bool, int, bool]:
+    """(multi-account on, accounts allowed per toolkit, explicit selection required)."""
+    on = bool(session.multi_account.get("enable", False))
+    limit = int(session.multi_account.get("max_accounts_per_toolkit", DEFAULT_MAX_ACCOUNTS))
+    return on, (limit if on else 1), on and bool(
+        session.multi_account.get("require_explicit_selection", False))
+
+
+def _candidates(project: Project, session: Session, toolkit: str) -> list[ConnectedAccount]:
+    """The accounts the session may use for a toolkit, most recently created first: the pinned
+    ones (whatever their status), else the user's ACTIVE ones (of the override config)."""
     if toolkit in session.connected_accounts:
-        return None
+        pinned = [a for a in (project.accounts.get(i)
+                              for i in session.connected_accounts[toolkit]) if a is not None]
+        return sorted(pinned, key=lambda a: (a.created_at, a.seq), reverse=True)
     override = session.auth_configs.get(toolkit)
-    found = connected_accounts.list_accounts(
+    return connected_accounts.list_accounts(
         project, user_ids=[session.user_id], toolkit_slugs=[toolkit], statuses=[ACTIVE],
         auth_config_ids=[override] if override else None)
-    return found[0] if found else None
+
+
+def _first(accounts: list[ConnectedAccount]) -> ConnectedAccount | None:
+    return accounts[0] if accounts else None
+
+
+def current_account(project: Project, session: Session, toolkit: str) -> ConnectedAccount | None:
+    """The session's default account for a toolkit: the most recently connected ACTIVE one among
+    the candidates (a pinned account is used whatever its status)."""
+    found = _candidates(project, session, toolkit)
+    active = [a for a in found if a.status == ACTIVE]
+    return _first(active or found)
+
+
+def select_account(project: Project, session: Session, toolkit: str,
+                   account: str | None = None) -> ConnectedAccount | None:
+    """The account a tool call uses (guide "Managing multiple connected accounts"): ``account``
+    (an id or alias) when given, which must be one the session may use; else the default, unless
+    multi-account mode requires explicit selection and several ACTIVE accounts qualify."""
+    found = _candidates(project, session, toolkit)
+    active = [a for a in found if a.status == ACTIVE]
+    listed = ", ".join(f"{a.id}" + (f" ({a.alias})" if a.alias else "") for a in active)
+    if account:
+        for a in found:
+            if account in (a.id, a.alias):
+                return a
+        raise _validation(
+            f"Account {account!r} is not a {toolkit} account this session can use."
+            + (f" Available: {listed}." if listed else ""),
+            suggested_fix="Pass the id (ca_…) or alias of one of the user's connected accounts "
+            "for this toolkit (pinned in the session, if any are pinned).")
+    _, _, explicit = _multi(session)
+    if explicit and len(active) > 1:
+        raise bad_request(
+            f"Session {session.id} requires explicit account selection and user "
+            f"{session.user_id} has {len(active)} active {toolkit} accounts: {listed}.",
+            slug="ToolRouterV2_AccountSelectionRequired",
+            suggested_fix="Pass account=<connected account id or alias> with the tool call, "
+            "or create the session with multi_account.require_explicit_selection false.")
+    return _first(active or found)
 
 
 def _tool_router_config(project: Project, toolkit: str) -> AuthConfig | None:
@@ -372,6 +629,16 @@ def _link(project: Project, origin: Origin, session: Session, toolkit: Toolkit, 
             slug="ToolRouterV2_ConnectedAccountAlreadyDefined",
             suggested_fix="Create a session without connected_accounts for this toolkit to "
             "connect a new account, or use the pinned one.")
+    on, limit, _ = _multi(session)
+    if on:
+        active = _candidates(project, session, toolkit.slug)
+        if len(active) >= limit:
+            raise bad_request(
+                f"User {session.user_id} already has {len(active)} active {toolkit.slug} "
+                f"accounts, the most this session allows (multi_account.max_accounts_per_toolkit"
+                f" = {limit}).", slug="ToolRouterV2_MaxAccountsReached",
+                suggested_fix="Disconnect one of the accounts first, or raise "
+                "max_accounts_per_toolkit (2-10) with session.update().")
     ac = resolve_auth_config(project, origin, session, toolkit)
     return connected_accounts.link(
         project, origin, auth_config_id=ac.id, user_id=session.user_id,
@@ -384,14 +651,17 @@ def toolkits(project: Project, session_id: str, *, slugs: list[str] | None = Non
              is_connected: bool | None = None, search: str | None = None,
              ) -> tuple[Session, list[tuple[Toolkit, ConnectedAccount | None]]]:
     session = get(project, session_id)
+    # "session.toolkits() returns toolkits enabled for your session, sorted by popularity"
+    # (fetching-tools-and-toolkits guide): the catalogue's order, in which the no-auth
+    # toolkits (connection None in the SDKs) come last.
     if slugs:
-        chosen = [t for t in (project.catalogue.get(s) for s in slugs) if t is not None]
+        wanted = {t.slug for t in (project.catalogue.get(s) for s in slugs) if t is not None}
+        chosen = [t for t in project.catalogue if t.slug in wanted]
     elif session.enabled_toolkits is not None:
-        chosen = [t for t in (project.catalogue.get(s) for s in session.enabled_toolkits)
-                  if t is not None]
+        wanted = set(session.enabled_toolkits)
+        chosen = [t for t in project.catalogue if t.slug in wanted]
     else:
-        chosen = sorted((t for t in project.catalogue if session.allows(t.slug)),
-                        key=lambda t: t.slug)
+        chosen = [t for t in project.catalogue if session.allows(t.slug)]
     needle = (search or "").strip().lower()
     out: list[tuple[Toolkit, ConnectedAccount | None]] = []
     seen: set[str] = set()
@@ -505,10 +775,30 @@ def not_supported(slug: str) -> ComposioError:
         f"session.authorize() / {MANAGE_CONNECTIONS}.")
 
 
+def _tool_toolkit(project: Project, slug: str) -> Toolkit | None:
+    """The toolkit of an app tool slug (``GMAIL_SEND_EMAIL`` → gmail): the longest catalogue
+    slug that prefixes it."""
+    lowered = slug.lower()
+    best: Toolkit | None = None
+    for toolkit in project.catalogue:
+        if lowered.startswith(toolkit.slug + "_") and (best is None
+                                                       or len(toolkit.slug) > len(best.slug)):
+            best = toolkit
+    return best
+
+
 def execute(project: Project, origin: Origin, session_id: str, slug: str,
-            arguments: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``POST …/execute`` and ``…/execute_meta``: the execute response body."""
+            arguments: Mapping[str, Any] | None, *, account: str | None = None,
+            ) -> dict[str, Any]:
+    """``POST …/execute`` and ``…/execute_meta``: the execute response body. App tools are not
+    executed, but their account selection is checked first (the auth part of a tool call)."""
     session = get(project, session_id)
+    toolkit = None if slug.startswith("COMPOSIO_") else _tool_toolkit(project, slug)
+    if toolkit is not None and not toolkit.no_auth and session.allows(toolkit.slug):
+        # Multi-account selection errors come first (they are about auth); then the refusal.
+        chosen = select_account(project, session, toolkit.slug, account)
+        if chosen is not None:
+            raise not_supported(f"{slug} (account {chosen.id} selected)")
     if slug != MANAGE_CONNECTIONS or not session.manage_connections_enabled:
         if slug == MANAGE_CONNECTIONS:
             raise bad_request(

@@ -77,6 +77,35 @@ SESSION_ROUTES: list[Route] = [
           "tool_router.execute_meta", json_body=True),
     *_api("POST", "/tool_router/session/{session_id}/search", sessions_api.search,
           "tool_router.search"),
+    *_api("PATCH", "/tool_router/session/{session_id}", sessions_api.update_session,
+          "tool_router.update_session", json_body=True),
+    *_api("GET", "/tool_router/session/{session_id}/config_history",
+          sessions_api.config_history, "tool_router.config_history"),
+    # SDK session operations outside the auth API: a clear 400 naming them, never a 404/405.
+    *_api("POST", "/tool_router/session/{session_id}/attach", sessions_api.not_served(
+        "composio.sessions.use(session_id, custom_tools=...) (POST …/attach)",
+        "Call composio.sessions.use(session_id) without custom tools; custom tools run in "
+        "your process and need no server."), "tool_router.attach"),
+    *_api("POST", "/tool_router/session/{session_id}/proxy_execute", sessions_api.not_served(
+        "session.proxy_execute() (POST …/proxy_execute)",
+        "Stub the provider API call in your test; mockcomposio does not call provider APIs."),
+        "tool_router.proxy_execute"),
+    *[route for verb, tail, name in (
+        ("GET", "items", "list"), ("POST", "delete", "delete"),
+        ("POST", "download_url", "download_url"), ("POST", "upload_url", "upload_url"))
+      for route in _api(verb, "/tool_router/session/{session_id}/mounts/{mount_id}/" + tail,
+                        sessions_api.not_served(
+                            f"session files ({verb} …/mounts/{{mount_id}}/{tail})",
+                            "Session file mounts belong to the remote workbench; stub them."),
+                        f"tool_router.files.{name}")],
+    *_api("GET", "/session_configs", sessions_api.not_served(
+        "composio.sessionConfigs.list() (GET /session_configs)",
+        "Pass toolkits / tools / tags inline when you create the session."),
+        "session_configs.list"),
+    *_api("GET", "/session_configs/{session_config_id}", sessions_api.not_served(
+        "composio.sessionConfigs.get() (GET /session_configs/{id})",
+        "Pass toolkits / tools / tags inline when you create the session."),
+        "session_configs.get"),
 ]
 
 FLOW_ROUTES: list[Route] = [

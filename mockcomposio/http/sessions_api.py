@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from ..domain import render, sessions
 from ..domain.pagination import paginate
-from .app import Call, HandlerResult
+from .app import Call, Handler, HandlerResult
 from .params import boolean, csv_list, integer, text
 
 TOOLKITS_DEFAULT_LIMIT = 20  # "Returns the first 20 toolkits by default" (docs)
 TOOLS_DEFAULT_LIMIT = 500
+HISTORY_DEFAULT_LIMIT = 20
 
 
 def create_session(c: Call) -> HandlerResult:
@@ -18,6 +19,28 @@ def create_session(c: Call) -> HandlerResult:
 
 def get_session(c: Call) -> HandlerResult:
     return 200, sessions.render(sessions.get(c.project, c.match["session_id"]), c.origin)
+
+
+def update_session(c: Call) -> HandlerResult:
+    return 200, sessions.render(sessions.update(c.project, c.match["session_id"], c.body),
+                                c.origin)
+
+
+def config_history(c: Call) -> HandlerResult:
+    q = c.query
+    items = sessions.config_history(c.project, c.match["session_id"])
+    return 200, paginate(items, limit=integer(q, "limit"), cursor=text(q, "cursor"),
+                         default_limit=HISTORY_DEFAULT_LIMIT, render=lambda item: item)
+
+
+def not_served(operation: str, fix: str) -> Handler:
+    """A handler for an SDK operation mockcomposio does not model: a clear 400 naming it (after
+    the session id is checked, so an unknown session is still a 404)."""
+    def handle(c: Call) -> HandlerResult:
+        if "session_id" in c.match:
+            sessions.get(c.project, c.match["session_id"])
+        raise sessions.not_served_operation(operation, fix)
+    return handle
 
 
 def delete_session(c: Call) -> HandlerResult:
@@ -53,7 +76,8 @@ def tools(c: Call) -> HandlerResult:
 
 def execute(c: Call) -> HandlerResult:
     return 200, sessions.execute(c.project, c.origin, c.match["session_id"],
-                                 c.body["tool_slug"], c.body.get("arguments"))
+                                 c.body["tool_slug"], c.body.get("arguments"),
+                                 account=c.body.get("account"))
 
 
 def execute_meta(c: Call) -> HandlerResult:

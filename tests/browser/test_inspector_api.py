@@ -54,8 +54,8 @@ def test_data_shows_every_kind_of_object_and_matches_its_contract(
     pending = api.link(ac, "user-a", callback_url="https://app.example/cb")
     active = tenant.add_account("gmail", "user-a")
     partial = tenant.add_account(ac, "user-b", scopes=["repo"])
-    api.call("POST", "/tool_router/session", {"user_id": "user-b", "toolkits": ["github"]},
-             expect=201)
+    api.call("POST", "/tool_router/session",
+             {"user_id": "user-b", "toolkits": {"enable": ["github"]}}, expect=201)
     mine = _mine(live_server.base_url, tenant)
     assert mine["api_key"] == tenant.api_key[:4] + "..."
     assert [u["user_id"] for u in mine["users"]] == ["user-a", "user-b"]

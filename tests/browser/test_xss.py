@@ -113,7 +113,7 @@ def test_inspector_shows_hostile_data_as_text(
     api.call("PATCH", f"/connected_accounts/{active.id}", {"alias": SVG}, expect=200)
     failed = tenant.add_account("github", SVG, status="FAILED", status_reason=TEXTAREA)
     api.call("POST", "/tool_router/session", {
-        "user_id": SCRIPT, "toolkits": ["github"],
+        "user_id": SCRIPT, "toolkits": {"enable": ["github"]},
         "manage_connections": {"callback_url": f"{APP_ORIGIN}/{IMG}"}}, expect=201)
     status, _ = api.call("GET", f"/connected_accounts/{quote(SCRIPT, safe='')}")
     assert status in (400, 404)
