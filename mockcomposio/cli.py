@@ -27,6 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
     engine = Engine(seed=args.seed)
+    engine.webhook_allow_any_host = args.webhook_allow_any_host
     state_file = Path(args.state_file) if args.state_file else None
     restored = False
     seed_doc = None
@@ -131,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="tenants, auth configs and accounts to start with (JSON or YAML; "
                        "schema: contracts/mock/seed-file.schema.json); ignored when "
                        "--state-file already exists")
+    serve.add_argument("--webhook-allow-any-host", action="store_true",
+                       help="let webhook subscriptions target any host, not only loopback and "
+                       "localhost (Composio's own hosts stay refused); same as "
+                       "MOCKCOMPOSIO_WEBHOOK_ALLOW_ANY_HOST=1")
     serve.set_defaults(func=_serve)
 
     contracts = sub.add_parser("contracts", help="check servers and specs against contracts/")

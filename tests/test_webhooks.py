@@ -241,6 +241,14 @@ async def test_expiry_is_delivered_signed_to_the_in_process_receiver(
                                    headers=KEY)).json()
     [entry] = journal["entries"]
     assert entry["status"] == 200 and entry["request_id"] == payload["id"]
+    # the inspector shows the delivery, and the secret only masked
+    view = await (await api.get("/_mock/inspector/data")).json()
+    [tenant] = [t for t in view["tenants"] if t["id"] == payload["metadata"]["project_id"]]
+    [shown] = tenant["webhooks"]["deliveries"]
+    assert shown["id"] == payload["id"] and shown["state"] == "delivered"
+    assert shown["attempts"][0]["status"] == 200
+    assert tenant["webhooks"]["subscriptions"][0]["secret"] == sub["secret"][:4] + "..."
+    assert sub["secret"] not in json.dumps(view)
 
 
 async def test_no_subscription_or_event_not_enabled_sends_nothing(
@@ -562,3 +570,18 @@ def test_live_server_without_requests_still_retries(unused_tcp_port: int) -> Non
                 break
             threading.Event().wait(0.01)
         assert done.is_set() and len(d.attempts) == 2
+
+
+def test_subscriptions_survive_a_state_snapshot() -> None:
+    from mockcomposio import snapshot
+
+    engine = Engine(seed=3)
+    project = engine.project("k")
+    sub = webhooks.create(project, webhook_url="http://127.0.0.1:9/h", enabled_events=[EXPIRED])
+    doc = snapshot.export_engine(engine)
+    redacted = snapshot.export_engine(engine, secrets=False)
+    assert redacted["tenants"][0]["webhook_subscriptions"][0]["secret"] == "REDACTED"
+    fresh = Engine(seed=3)
+    snapshot.import_snapshot(fresh, json.loads(json.dumps(doc)))
+    restored = fresh.project("k").webhooks.subscriptions[sub.id]
+    assert restored == sub
