@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from mockcomposio.domain import webhooks
 from mockcomposio.engine import Engine
 from mockcomposio.errors import ComposioError
+from mockcomposio.http import webhook_delivery
 from mockcomposio.server import LiveServer
 from mockcomposio.tenant import Tenant
 
@@ -191,12 +192,34 @@ def test_allow_any_host_widens_targets_but_never_to_composio(
 @given(host=st.from_regex(r"\A[a-z][a-z0-9-]{0,20}(\.[a-z]{2,6}){1,2}\Z"),
        scheme=st.sampled_from(["http", "https"]))
 def test_property_only_loopback_hosts_pass_by_default(host: str, scheme: str) -> None:
-    url = f"{scheme}://{host}/hook"
-    if host.endswith(".localhost"):
-        assert webhooks.check_url(url, any_host=False) == url
-    else:
-        with pytest.raises(ComposioError):
-            webhooks.check_url(url, any_host=False)
+    with pytest.raises(ComposioError, match=r"not a loopback|Composio's own host"):
+        webhooks.check_url(f"{scheme}://{host}/hook", any_host=False)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/x", "http://127.9.8.7/x",
+                                 "https://localhost/x", "http://LOCALHOST.:1/x",
+                                 "http://[::1]:8080/x?a=1"])
+def test_loopback_targets_pass(url: str) -> None:
+    assert webhooks.check_url(url, any_host=False) == url
+
+
+@settings(max_examples=300, deadline=None)
+@given(url=st.one_of(st.text(max_size=80),
+                     st.builds(lambda scheme, rest: f"{scheme}://{rest}",
+                               st.sampled_from(["http", "https", "ftp", "HTTP", ""]),
+                               st.text(max_size=60))))
+def test_property_any_url_is_accepted_as_loopback_or_refused_with_a_400(url: str) -> None:
+    """Whatever the input: a loopback http(s) URL back, or a 400 - never another error."""
+    from urllib.parse import urlsplit
+
+    try:
+        got = webhooks.check_url(url, any_host=False)
+    except ComposioError as exc:
+        assert exc.status == 400 and exc.suggested_fix
+        return
+    parts = urlsplit(got)
+    assert parts.scheme.lower() in ("http", "https")
+    assert webhooks.is_loopback(parts.hostname or "")
 
 
 @given(secret=st.text(min_size=1, max_size=40), body=st.binary(max_size=200),
@@ -378,6 +401,8 @@ async def test_a_hanging_receiver_blocks_neither_the_server_nor_other_tenants(
             assert "no answer within 1.5s" in (d.attempts[0].error or "")
             assert d.state == "pending" and d.next_attempt_at is not None
         release.set()
+    # nothing is left behind per tenant once the attempts are over
+    assert api.server.app[webhook_delivery.DISPATCHER_KEY].outstanding() == {}
 
 
 async def test_control_plane_scripts_the_receiver(api: TestClient[Any, Any],

@@ -220,8 +220,10 @@ def check_url(url: Any, *, any_host: bool) -> str:
 
 
 def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback IP literal. No other name: what a name resolves to is up to
+    DNS, and the rule must hold at delivery time too."""
     host = host.strip("[]").rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

@@ -7,7 +7,7 @@ hangs costs one task until the per-delivery timeout, never a request of the serv
 - at most :data:`PER_TENANT` attempts of one tenant are in flight at once, and
   :data:`GLOBAL` of all tenants: a tenant whose receiver hangs waits on its own slots while
   other tenants' deliveries go on;
-- at most :data:`MAX_WAITING` attempts of one tenant wait for a slot; beyond that the attempt
+- at most :data:`MAX_WAITING` attempts of one tenant are outstanding; beyond that an attempt
   is recorded as failed ("queue full") and retried on the usual schedule, so the delivery log
   keeps every event;
 - retries fall due on the tenant's virtual clock (``Project.run_due``); while a tenant has
@@ -53,7 +53,7 @@ class Dispatcher:
         self.session: aiohttp.ClientSession | None = None
         self._global = asyncio.Semaphore(GLOBAL)
         self._tenant: dict[str, asyncio.Semaphore] = {}
-        self._waiting: dict[str, int] = {}
+        self._load: dict[str, int] = {}  # attempts of a tenant started and not finished
         self._tasks: set[asyncio.Task[None]] = set()
         self._retrying: dict[str, Project] = {}
         self._ticker: asyncio.Task[None] | None = None
@@ -81,6 +81,10 @@ class Dispatcher:
         if self.session is not None:
             await self.session.close()
 
+    def outstanding(self) -> dict[str, int]:
+        """Attempts started and not finished, per tenant (project id); empty when idle."""
+        return dict(self._load)
+
     # -- submitting (any thread) -------------------------------------------------------------
     def submit(self, project: Project, d: webhooks.Delivery) -> None:
         """Called under the project's lock, from the loop (a request's timers) or from a test's
@@ -98,14 +102,14 @@ class Dispatcher:
             d.in_flight = False
 
     def _start(self, project: Project, d: webhooks.Delivery) -> None:
-        waiting = self._waiting.get(project.id, 0)
-        if waiting >= MAX_WAITING:
+        load = self._load.get(project.id, 0)
+        if load >= MAX_WAITING:
             with project.lock:
                 if webhooks.prepare_attempt(project, d) is not None:
                     self._finish(project, d, None, f"mockcomposio's delivery queue for this "
-                                 f"tenant is full ({waiting} attempts waiting)", 0.0, "")
+                                 f"tenant is full ({load} attempts outstanding)", 0.0, "")
             return
-        self._waiting[project.id] = waiting + 1
+        self._load[project.id] = load + 1
         task = asyncio.get_running_loop().create_task(self._run(project, d))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -117,7 +121,6 @@ class Dispatcher:
             sem = self._tenant[project.id] = asyncio.Semaphore(PER_TENANT)
         try:
             async with sem, self._global:
-                self._waiting[project.id] -= 1
                 with project.lock:
                     prepared = webhooks.prepare_attempt(project, d)
                 if prepared is None:
@@ -127,8 +130,13 @@ class Dispatcher:
                 with project.lock:
                     self._finish(project, d, status, error, elapsed, text)
         finally:
-            if not self._waiting.get(project.id) and project.id in self._waiting:
-                del self._waiting[project.id]
+            # a tenant with nothing outstanding keeps no semaphore (tests make thousands)
+            left = self._load[project.id] - 1
+            if left:
+                self._load[project.id] = left
+            else:
+                del self._load[project.id]
+                self._tenant.pop(project.id, None)
 
     async def _post(self, project: Project, url: str, headers: dict[str, str], body: bytes,
                     ) -> tuple[int | None, str | None, str, float]:
