@@ -610,3 +610,37 @@ def test_subscriptions_survive_a_state_snapshot() -> None:
     snapshot.import_snapshot(fresh, json.loads(json.dumps(doc)))
     restored = fresh.project("k").webhooks.subscriptions[sub.id]
     assert restored == sub
+
+
+def test_fixture_subscribe_wait_and_retry(mock_composio: Tenant, composio_webhooks: Any) -> None:
+    """The plugin's composio_webhooks without the SDK: in-process receiver, scripted failure,
+    a retry run on the virtual clock, and a timeout that says what it saw."""
+    from mockcomposio.testing.webhooks import WebhookTimeout
+
+    with pytest.raises(LookupError, match="no webhook subscription"):
+        _ = composio_webhooks.secret
+    mock_composio.clock.freeze()
+    sub = composio_webhooks.subscribe()
+    assert sub.webhook_url == composio_webhooks.receiver_url
+    assert composio_webhooks.subscribe(events=[EXPIRED, "composio.trigger.message"]).id == sub.id
+    composio_webhooks.respond_with(502)
+    account = mock_composio.add_account("gmail", "user-9")
+    mock_composio.fault(preset="token_refresh_failure")
+    mock_composio.clock.expire_token(account.id)
+    composio_webhooks.wait_for(attempts=1, delivered=None)
+    with pytest.raises(WebhookTimeout, match="502"):
+        composio_webhooks.wait_for(delivered=1, timeout=0.2)
+    assert composio_webhooks.next_retry_in() == pytest.approx(webhooks.RETRY_DELAYS[0])
+    composio_webhooks.run_retry()
+    [d] = composio_webhooks.wait_for(delivered=1)
+    assert [a.status for a in d.attempts] == [502, 200]
+    [event] = composio_webhooks.events()
+    assert event["id"] == d.id and event["data"]["user_id"] == "user-9"
+    last = composio_webhooks.received[-1]
+    assert last.headers["webhook-signature"] == expected_signature(
+        composio_webhooks.secret, d.id, last.headers["webhook-timestamp"], last.body)
+    assert composio_webhooks.next_retry_in() is None
+    with pytest.raises(LookupError):
+        composio_webhooks.run_retry()
+    [entry] = [e for e in mock_composio.journal(operation="webhook.delivery") if e.status == 200]
+    assert entry.request_id == d.id
