@@ -338,9 +338,14 @@ def rotate_secret(project: Project, subscription_id: str) -> Subscription:
     return sub
 
 
-def render(project: Project, sub: Subscription) -> dict[str, Any]:
+def render(project: Project, sub: Subscription, *, full_secret: bool = True) -> dict[str, Any]:
+    """``full_secret=False``: the v3 API's reads, which mask the secret ("full secret only on
+    create/rotate"); v3.1 returns it in every response."""
+    from .render import mask
+
     return {"id": sub.id, "webhook_url": sub.webhook_url, "version": sub.version,
-            "enabled_events": list(sub.enabled_events), "secret": sub.secret,
+            "enabled_events": list(sub.enabled_events),
+            "secret": sub.secret if full_secret else mask(sub.secret),
             "created_at": project.clock.iso(sub.created_at),
             "updated_at": project.clock.iso(sub.updated_at)}
 

@@ -21,19 +21,29 @@ def create_subscription(c: Call) -> HandlerResult:
     return 201, webhooks.render(c.project, sub)
 
 
+def _full_secret(c: Call) -> bool:
+    """The v3 reference masks the secret in reads ("full secret only on create/rotate"); the
+    v3.1 reference (and both SDKs, which call v3.1) returns it in every response."""
+    return not c.request.path.startswith("/api/v3/")
+
+
 def list_subscriptions(c: Call) -> HandlerResult:
     q = c.query
+    full = _full_secret(c)
     return 200, paginate(webhooks.list_subscriptions(c.project), limit=integer(q, "limit"),
                          cursor=text(q, "cursor"),
-                         render=lambda s: webhooks.render(c.project, s), max_limit=MAX_LIMIT)
+                         render=lambda s: webhooks.render(c.project, s, full_secret=full),
+                         max_limit=MAX_LIMIT)
 
 
 def get_subscription(c: Call) -> HandlerResult:
-    return 200, webhooks.render(c.project, webhooks.get(c.project, c.match["id"]))
+    return 200, webhooks.render(c.project, webhooks.get(c.project, c.match["id"]),
+                                full_secret=_full_secret(c))
 
 
 def update_subscription(c: Call) -> HandlerResult:
-    return 200, webhooks.render(c.project, webhooks.update(c.project, c.match["id"], c.body))
+    return 200, webhooks.render(c.project, webhooks.update(c.project, c.match["id"], c.body),
+                                full_secret=_full_secret(c))
 
 
 def delete_subscription(c: Call) -> HandlerResult:
