@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import threading
 from typing import Any
 
@@ -17,6 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mockcomposio import contracts
 from mockcomposio.domain import webhooks
 from mockcomposio.engine import Engine
 from mockcomposio.errors import ComposioError
@@ -254,7 +256,12 @@ async def test_expiry_is_delivered_signed_to_the_in_process_receiver(
                                                         h["webhook-timestamp"], got.body)
     assert payload["metadata"]["project_id"] == engine.project("key-a").id
     assert payload["metadata"]["org_id"].startswith("ok_")
+    # the envelope of Composio's openapi-webhooks.json: id msg_<uuid>, ISO timestamp
+    assert re.fullmatch(r"msg_[0-9a-f-]{36}", payload["id"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", payload["timestamp"])
     data = payload["data"]
+    # data is the connected account as GET /connected_accounts/{id} returns it
+    assert contracts.response_problems("connected_accounts.get", 200, data) == []
     assert data["id"] == account_id and data["status"] == "EXPIRED"
     assert data["toolkit"]["slug"] == "gmail" and data["user_id"] == "user-1"
     assert data["auth_config"]["auth_scheme"] == "OAUTH2" and data["status_reason"]
