@@ -517,7 +517,7 @@ function renderWebhooks(t) {
                                             (a.status === null ? (a.error || "…") : a.status))
                                         .join(" · ")),
     el("td", {}, d.next_attempt_at === null ? "" : when(d.next_attempt_at, t.now))));
-  return el("div", {}, subs.length ? subs : el("p", {class: "muted"}, "No subscription."),
+  return el("div", {}, ...(subs.length ? subs : [el("p", {class: "muted"}, "No subscription.")]),
             table(["webhook-id", "event", "account", "state", "attempts", "next retry"],
                   rows, "No deliveries yet."));
 }
