@@ -654,3 +654,49 @@ def test_fixture_subscribe_wait_and_retry(mock_composio: Tenant, composio_webhoo
         composio_webhooks.run_retry()
     [entry] = [e for e in mock_composio.journal(operation="webhook.delivery") if e.status == 200]
     assert entry.request_id == d.id
+
+
+async def test_a_full_queue_logs_the_attempt_as_failed_and_retries_it(
+        api: TestClient[Any, Any], engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(webhook_delivery, "MAX_WAITING", 2)
+    monkeypatch.setenv(webhooks.TIMEOUT_ENV, "1")
+    release = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(text="late")
+
+    slow_app = web.Application()
+    slow_app.router.add_post("/hook", hang)
+    async with TestServer(slow_app) as slow:
+        project = engine.project("key-a")
+        project.clock.freeze()
+        await subscribe(api, str(slow.make_url("/hook")))
+        for _ in range(5):
+            expire(engine, active_account(engine))
+        ds = list(project.webhooks.deliveries.values())
+        assert len(ds) == 5  # every event is in the log
+        await wait_until(lambda: all(d.attempts and not d.in_flight for d in ds))
+        full = [d for d in ds if "queue for this tenant is full" in (d.attempts[0].error or "")]
+        assert len(full) == 3
+        assert all(d.state == "pending" and d.next_attempt_at is not None for d in full)
+        release.set()
+
+
+async def test_redirects_are_not_followed(api: TestClient[Any, Any], engine: Engine) -> None:
+    hits: list[str] = []
+
+    async def moved(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        raise web.HTTPTemporaryRedirect("http://169.254.169.254/latest/meta-data")
+
+    app = web.Application()
+    app.router.add_post("/hook", moved)
+    async with TestServer(app) as server:
+        project = engine.project("key-a")
+        project.clock.freeze()
+        await subscribe(api, str(server.make_url("/hook")))
+        expire(engine, active_account(engine))
+        [d] = project.webhooks.deliveries.values()
+        await wait_until(lambda: bool(d.attempts) and not d.in_flight)
+    assert hits == ["/hook"] and d.attempts[0].status == 307 and d.state == "pending"
