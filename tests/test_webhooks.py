@@ -11,6 +11,7 @@ import json
 import re
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
@@ -215,8 +216,6 @@ def test_loopback_targets_pass(url: str) -> None:
                                st.text(max_size=60))))
 def test_property_any_url_is_accepted_as_loopback_or_refused_with_a_400(url: str) -> None:
     """Whatever the input: a loopback http(s) URL back, or a 400 - never another error."""
-    from urllib.parse import urlsplit
-
     try:
         got = webhooks.check_url(url, any_host=False)
     except ComposioError as exc:
@@ -700,3 +699,37 @@ async def test_redirects_are_not_followed(api: TestClient[Any, Any], engine: Eng
         [d] = project.webhooks.deliveries.values()
         await wait_until(lambda: bool(d.attempts) and not d.in_flight)
     assert hits == ["/hook"] and d.attempts[0].status == 307 and d.state == "pending"
+
+
+_FIELD_VALUES = {
+    "webhook_url": st.one_of(st.sampled_from([
+        "http://127.0.0.1:1/a", "http://localhost/b", "https://example.com/c", "ftp://127.0.0.1/",
+        "http://[::1]/d", "", "http://user@127.0.0.1/"]), st.text(max_size=30), st.integers(),
+        st.none()),
+    "enabled_events": st.one_of(
+        st.lists(st.sampled_from([EXPIRED, "composio.trigger.message",
+                                  "composio.trigger.disabled", "composio.nope"]), max_size=4),
+        st.text(max_size=10), st.none()),
+    "version": st.one_of(st.sampled_from(["V1", "V2", "V3", "v3", ""]), st.integers(), st.none()),
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(updates=st.lists(st.fixed_dictionaries({}, optional=_FIELD_VALUES), max_size=6))
+def test_property_updates_apply_whole_or_not_at_all(updates: list[dict[str, Any]]) -> None:
+    """Any sequence of updates: each either applies and leaves a valid subscription, or is a
+    4xx that leaves it exactly as it was."""
+    project = Engine(seed=5).project("k")
+    sub = webhooks.create(project, webhook_url="http://127.0.0.1:9/h", enabled_events=[EXPIRED])
+    for body in updates:
+        before = webhooks.render(project, sub)
+        try:
+            webhooks.update(project, sub.id, body)
+        except ComposioError as exc:
+            assert 400 <= exc.status < 500
+            assert webhooks.render(project, sub) == before
+            continue
+        assert webhooks.is_loopback(urlsplit(sub.webhook_url).hostname or "")
+        assert sub.version in webhooks.VERSIONS and sub.enabled_events
+        assert len(set(sub.enabled_events)) == len(sub.enabled_events)
+    assert len(webhooks.list_subscriptions(project)) == 1

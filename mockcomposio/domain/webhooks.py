@@ -422,6 +422,7 @@ def prepare_attempt(project: Project, d: Delivery) -> tuple[str, dict[str, str]]
     # Unix seconds of the real clock: receivers check it against their own clock (the SDK
     # allows 300 s), which the tenant's virtual clock may be far from.
     timestamp = str(int(time.time()))
+    d.url = sub.webhook_url  # retries follow the subscription if its URL changed
     number = len(d.attempts) + 1
     d.attempts.append(Attempt(number, project.now(), time.time(), timestamp))
     headers = {
