@@ -733,3 +733,36 @@ def test_property_updates_apply_whole_or_not_at_all(updates: list[dict[str, Any]
         assert sub.version in webhooks.VERSIONS and sub.enabled_events
         assert len(set(sub.enabled_events)) == len(sub.enabled_events)
     assert len(webhooks.list_subscriptions(project)) == 1
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_serve_flag_widens_webhook_targets(allow: bool) -> None:
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    args = [sys.executable, "-m", "mockcomposio", "serve", "--port", "0"]
+    proc = subprocess.Popen(args + (["--webhook-allow-any-host"] if allow else []),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        base_url = proc.stdout.readline().strip()
+
+        def create(url: str) -> int:
+            request = urllib.request.Request(
+                f"{base_url}/api/v3.1/webhook_subscriptions", method="POST",
+                headers={"x-api-key": f"cli-{url}", "content-type": "application/json"},
+                data=json.dumps({"webhook_url": url, "enabled_events": [EXPIRED]}).encode())
+            try:
+                with urllib.request.urlopen(request, timeout=5) as resp:
+                    return int(resp.status)
+            except urllib.error.HTTPError as exc:
+                return int(exc.code)
+
+        assert create("https://hooks.example.com/composio") == (201 if allow else 400)
+        assert create("https://backend.composio.dev/hooks") == 400  # never Composio's
+        assert create("http://127.0.0.1:9/hooks") == 201
+    finally:
+        proc.terminate()
+        proc.wait(10)
