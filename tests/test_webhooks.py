@@ -422,6 +422,13 @@ async def test_control_plane_scripts_the_receiver(api: TestClient[Any, Any],
     assert seen["receiver"]["url"].endswith(f"/_mock/webhooks/receiver/"
                                             f"{engine.project('key-a').id}")
     assert seen["receiver"]["script"] == [500]
+    r = await api.post(f"/_mock/webhooks/receiver/{engine.project('key-a').id}", data=b"{}",
+                       headers={"webhook-id": "msg_x"})
+    assert r.status == 500 and await r.text() == "scripted failure"
+    seen = await (await api.get("/_mock/webhooks", headers=KEY)).json()
+    [got] = seen["receiver"]["requests"]
+    assert got["body"] == "{}" and got["status"] == 500 and got["headers"]["webhook-id"] == "msg_x"
+    assert seen["receiver"]["script"] == []
     r = await api.post("/_mock/webhooks/receiver/pr_nobody", data=b"{}")
     assert r.status == 404
 

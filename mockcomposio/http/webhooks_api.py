@@ -12,6 +12,7 @@ from .app import Call, HandlerResult
 from .params import integer, text
 
 MAX_LIMIT = 1000  # the reference: "max allowed is 1000"
+RECEIVED_SHOWN = 100
 
 
 def create_subscription(c: Call) -> HandlerResult:
@@ -74,7 +75,13 @@ def control_list(c: Call) -> HandlerResult:
         "deliveries": [webhooks.delivery_json(p, d, body=with_body)
                        for d in ws.deliveries.values()],
         "receiver": {"url": c.origin.url(f"/_mock/webhooks/receiver/{p.id}"),
-                     "received": len(ws.received), "script": list(ws.receiver_script)},
+                     "received": len(ws.received), "script": list(ws.receiver_script),
+                     # the newest requests it got, headers and raw body as sent (so a test in
+                     # any language can verify the signature itself)
+                     "requests": [{"headers": r.headers,
+                                   "body": r.body.decode("utf-8", "replace"),
+                                   "status": r.status}
+                                  for r in ws.received[-RECEIVED_SHOWN:]]},
     }
 
 
