@@ -23,11 +23,14 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import json
 import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+import orjson
 
 from ..errors import ComposioError, bad_request
 from ..netguard import is_composio_host
@@ -112,8 +115,6 @@ class Delivery:
 
     @property
     def payload(self) -> Any:
-        import json
-
         return json.loads(self.body)
 
 
@@ -367,8 +368,6 @@ def emit_expired(project: Project, account: ConnectedAccount) -> list[Delivery]:
 
 def emit(project: Project, event_type: str, data: dict[str, Any], metadata: dict[str, Any],
          *, account_id: str | None = None) -> list[Delivery]:
-    import orjson
-
     ws = state(project)
     out: list[Delivery] = []
     for sub in ws.subscriptions.values():
