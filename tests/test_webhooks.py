@@ -380,7 +380,7 @@ async def test_deleting_the_subscription_abandons_pending_retries(
 
 async def test_a_hanging_receiver_blocks_neither_the_server_nor_other_tenants(
         api: TestClient[Any, Any], engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(webhooks.TIMEOUT_ENV, "1.5")
+    monkeypatch.setenv(webhooks.TIMEOUT_ENV, "3")
     release = asyncio.Event()
 
     async def hang(request: web.Request) -> web.Response:
@@ -389,25 +389,32 @@ async def test_a_hanging_receiver_blocks_neither_the_server_nor_other_tenants(
 
     hanging_app = web.Application()
     hanging_app.router.add_post("/hook", hang)
+    slots = webhook_delivery.PER_TENANT
     async with TestServer(hanging_app) as slow:
         a, b = engine.project("key-a"), engine.project("key-b")
         a.clock.freeze()
         await subscribe(api, str(slow.make_url("/hook")))
         await subscribe(api, receiver_url(api, engine, "key-b"), headers=OTHER)
-        for _ in range(3 * 4):  # more than the tenant's concurrent slots
-            expire(engine, active_account(engine, "key-a"))
-        expire(engine, active_account(engine, "key-b"), "key-b")
-        # the other tenant's delivery arrives while key-a's receiver hangs
-        await wait_until(lambda: len(b.webhooks.received) == 1, timeout=1.0)
+        # more accounts than the tenant's concurrent slots, all made before the first expiry
+        accounts = [active_account(engine, "key-a") for _ in range(slots + 2)]
+        other = active_account(engine, "key-b")
+        for account_id in accounts:
+            expire(engine, account_id)
+        expire(engine, other, "key-b")
+        # the other tenant's delivery arrives while key-a's receiver hangs: before any of
+        # key-a's attempts has timed out
+        await wait_until(lambda: len(b.webhooks.received) == 1, timeout=10)
+        assert not any(at.error for d in a.webhooks.deliveries.values() for at in d.attempts)
         # and the server answers at once
         r = await api.get(f"{V31}/toolkits/github", headers=KEY)
         assert r.status == 200
+        assert not any(at.error for d in a.webhooks.deliveries.values() for at in d.attempts)
         # every hanging attempt times out and is logged; nothing is lost
         await wait_until(lambda: all(d.attempts and d.attempts[0].error and not d.in_flight
-                                     for d in a.webhooks.deliveries.values()), timeout=10)
-        assert len(a.webhooks.deliveries) == 12
+                                     for d in a.webhooks.deliveries.values()), timeout=20)
+        assert len(a.webhooks.deliveries) == slots + 2
         for d in a.webhooks.deliveries.values():
-            assert "no answer within 1.5s" in (d.attempts[0].error or "")
+            assert "no answer within 3s" in (d.attempts[0].error or "")
             assert d.state == "pending" and d.next_attempt_at is not None
         release.set()
     # nothing is left behind per tenant once the attempts are over
@@ -665,7 +672,6 @@ def test_fixture_subscribe_wait_and_retry(mock_composio: Tenant, composio_webhoo
 async def test_a_full_queue_logs_the_attempt_as_failed_and_retries_it(
         api: TestClient[Any, Any], engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(webhook_delivery, "MAX_WAITING", 2)
-    monkeypatch.setenv(webhooks.TIMEOUT_ENV, "1")
     release = asyncio.Event()
 
     async def hang(request: web.Request) -> web.Response:
@@ -678,15 +684,20 @@ async def test_a_full_queue_logs_the_attempt_as_failed_and_retries_it(
         project = engine.project("key-a")
         project.clock.freeze()
         await subscribe(api, str(slow.make_url("/hook")))
-        for _ in range(5):
-            expire(engine, active_account(engine))
+        accounts = [active_account(engine) for _ in range(5)]
+        for account_id in accounts:
+            expire(engine, account_id)
         ds = list(project.webhooks.deliveries.values())
         assert len(ds) == 5  # every event is in the log
-        await wait_until(lambda: all(d.attempts and not d.in_flight for d in ds))
-        full = [d for d in ds if "queue for this tenant is full" in (d.attempts[0].error or "")]
-        assert len(full) == 3
-        assert all(d.state == "pending" and d.next_attempt_at is not None for d in full)
-        release.set()
+
+        def full() -> list[webhooks.Delivery]:
+            return [d for d in ds if d.attempts and
+                    "queue for this tenant is full" in (d.attempts[0].error or "")]
+
+        await wait_until(lambda: len(full()) == 3)
+        assert all(d.state == "pending" and d.next_attempt_at is not None for d in full())
+        release.set()  # the two outstanding attempts get their answer
+        await wait_until(lambda: sum(d.state == "delivered" for d in ds) == 2)
 
 
 async def test_redirects_are_not_followed(api: TestClient[Any, Any], engine: Engine) -> None:
