@@ -784,3 +784,19 @@ def test_serve_flag_widens_webhook_targets(allow: bool) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+async def test_seed_declares_the_webhook_subscription(api: TestClient[Any, Any],
+                                                      engine: Engine) -> None:
+    r = await api.post("/_mock/seed", headers=KEY, json={
+        "webhook_subscription": {"webhook_url": "http://127.0.0.1:9/hooks"}})
+    assert r.status == 200, await r.text()
+    made = (await r.json())["webhook_subscription"]
+    [sub] = engine.project("key-a").webhooks.subscriptions.values()
+    assert made == {"id": sub.id, "secret": sub.secret}
+    assert sub.enabled_events == [EXPIRED] and sub.version == "V3"
+    r = await api.post("/_mock/seed", headers=KEY, json={
+        "webhook_subscription": {"webhook_url": "https://example.com/hooks"}})
+    assert r.status == 400
+    assert "webhook_subscription" in (await r.json())["error"]["message"]
+    assert engine.project("key-a").webhooks.subscriptions == {sub.id: sub}
