@@ -44,6 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
     elif args.catalogue_replace:
         print("mockcomposio: --catalogue-replace needs --catalogue FILE", file=sys.stderr)
         return 2
+    engine.webhook_allow_any_host = args.webhook_allow_any_host
     state_file = Path(args.state_file) if args.state_file else None
     restored = False
     seed_doc = None
@@ -165,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "repeatable. A bad definition stops the server (exit 2) naming the field")
     serve.add_argument("--catalogue-replace", action="store_true",
                        help="serve only the --catalogue toolkits, not the built-in ones")
+    serve.add_argument("--webhook-allow-any-host", action="store_true",
+                       help="let webhook subscriptions target any host, not only loopback and "
+                       "localhost (Composio's own hosts stay refused); same as "
+                       "MOCKCOMPOSIO_WEBHOOK_ALLOW_ANY_HOST=1")
     serve.set_defaults(func=_serve)
 
     contracts = sub.add_parser("contracts", help="check servers and specs against contracts/")

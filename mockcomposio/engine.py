@@ -9,6 +9,8 @@ against the live project, so a reset tenant's old links simply stop resolving.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from .domain.catalogue import Catalogue, Toolkit
 from .domain.models import Link
@@ -33,6 +35,10 @@ class Engine:
         # lookups ignore them, and an insert sweeps them out once the index has doubled since
         # the last sweep: amortised O(1), and memory bounded by twice the live entries.
         self._sweep_at = _MIN_SWEEP
+        # Webhook deliveries: set by the running app (mockcomposio.webhook_delivery); None
+        # keeps them pending in the log. allow_any_host: serve --webhook-allow-any-host.
+        self.webhook_sink: Callable[[Project, Any], None] | None = None
+        self.webhook_allow_any_host = False
 
     def extend_catalogue(self, toolkits: list[Toolkit], *, replace: bool = False) -> None:
         """Add toolkits to the catalogue every tenant shares (or, with ``replace``, serve only
@@ -62,9 +68,10 @@ class Engine:
         """Make ``project`` the live tenant of its API key (replacing any other), with its
         timers wired (link expiry, token refresh, scripted consent) and its token-addressed
         links findable. Used for new tenants and restored snapshots."""
-        from .domain import connected_accounts, consent
+        from .domain import connected_accounts, consent, webhooks
 
         connected_accounts.install(project)
+        webhooks.install(project)
         project.on_deadline(consent.AUTO_CONSENT, consent.auto_consent)
         project.engine_hooks = self
         with self.lock:

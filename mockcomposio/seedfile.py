@@ -173,7 +173,23 @@ def apply_tenant(engine: Engine, api_key: str, section: dict[str, Any], base_url
     for i, spec in enumerate(section.get("auth_configs", [])):
         if spec.get("status") == "DISABLED":
             tenant.disable_auth_config(created_configs[spec.get("ref") or list(refs)[i]])
-    return {"auth_configs": created_configs, "connected_accounts": accounts}
+    out: dict[str, Any] = {"auth_configs": created_configs, "connected_accounts": accounts}
+    if (hook := section.get("webhook_subscription")) is not None:
+        out["webhook_subscription"] = _subscribe(tenant, hook, f"{path}.webhook_subscription")
+    return out
+
+
+def _subscribe(tenant: Any, spec: dict[str, Any], where: str) -> dict[str, str]:
+    """The tenant's one webhook subscription, created or updated (checked in precheck)."""
+    from .domain import webhooks
+
+    try:
+        sub = tenant.webhooks.subscribe(
+            spec["webhook_url"], spec.get("enabled_events", [webhooks.CONNECTION_EXPIRED]),
+            spec.get("version", "V3"))
+    except ComposioError as exc:
+        raise SeedError(f"{where}: {exc.message}") from exc
+    return {"id": sub.id, "secret": sub.secret}
 
 
 def precheck(engine: Engine, api_key: str, section: dict[str, Any], path: str,
@@ -192,6 +208,17 @@ def precheck(engine: Engine, api_key: str, section: dict[str, Any], path: str,
             raise SeedError(f"{path}.auth_configs[{i}].toolkit: {exc.message}") from exc
         if spec.get("ref"):
             refs.add(spec["ref"])
+    if (hook := section.get("webhook_subscription")) is not None:
+        from .domain import webhooks
+
+        where = f"{path}.webhook_subscription"
+        try:
+            version = webhooks.check_version(hook.get("version", "V3"))
+            webhooks.check_url(hook["webhook_url"], any_host=webhooks.allow_any_host(project))
+            webhooks.check_events(hook.get("enabled_events", [webhooks.CONNECTION_EXPIRED]),
+                                  version)
+        except ComposioError as exc:
+            raise SeedError(f"{where}: {exc.message}") from exc
     known = ", ".join(sorted(refs)) or "none"
     for i, spec in enumerate(section.get("connected_accounts", [])):
         target = spec["auth_config"]

@@ -30,6 +30,7 @@ from .domain.models import AuthConfig, AuthSession, ConnectedAccount, Link
 from .domain.project import AccountIndex, Project
 from .domain.redact import redact
 from .domain.sessions import Session
+from .domain.webhooks import Subscription
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -179,6 +180,8 @@ def export_project(project: Project) -> dict[str, Any]:
         "links": [encode(link) for link in project.links.values()],
         "links_by_state": {s: link.token for s, link in project.links_by_state.items()},
         "sessions": [encode(s) for s in project.sessions.values()],
+        # subscriptions only: the delivery log is a record of what happened, not state to resume
+        "webhook_subscriptions": [encode(s) for s in project.webhooks.subscriptions.values()],
         "deadlines": [list(d) for d in sorted(project._deadlines)],
         "engine_registered_apps": sorted(project.engine_registered_apps),
         "provider": _export_provider(project),
@@ -339,6 +342,9 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
     for i, raw in enumerate(data.get("sessions") or []):
         session = decode(Session, raw, f"{path}.sessions[{i}]")
         project.sessions[session.id] = session
+    for i, raw in enumerate(data.get("webhook_subscriptions") or []):
+        sub = decode(Subscription, raw, f"{path}.webhook_subscriptions[{i}]")
+        project.webhooks.subscriptions[sub.id] = sub
     deadlines = decode(list[tuple[float, int, str, str]], data.get("deadlines", []),
                        f"{path}.deadlines")
     project._deadlines = sorted(deadlines)  # a sorted list is a valid heap

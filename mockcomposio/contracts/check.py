@@ -193,6 +193,13 @@ class Scenario:
             self.call("tool router: delete session", "tool_router.delete_session", "DELETE",
                       base)
 
+        # read-only: a subscription's target rules differ (the real API wants HTTPS, the fake
+        # loopback), and a project has only one subscription to spare
+        self.call("webhooks: event types", "webhook_subscriptions.list_event_types", "GET",
+                  f"{API}/webhook_subscriptions/event_types")
+        self.call("webhooks: list subscriptions", "webhook_subscriptions.list", "GET",
+                  f"{API}/webhook_subscriptions")
+
         self.call("error: unknown auth config (404)", "auth_configs.get", "GET",
                   f"{API}/auth_configs/ac_doesnotexist1", expected="4xx")
         self.call("error: invalid body (400)", "auth_configs.create", "POST",

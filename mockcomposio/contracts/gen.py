@@ -108,6 +108,21 @@ SDK_RESPONSE_MODELS: dict[str, tuple[str, str]] = {
     "session_configs.list": ("session_configs_list_response", "SessionConfigsListResponse"),
     "session_configs.get": ("session_configs_retrieve_response",
                             "SessionConfigsRetrieveResponse"),
+    "webhook_subscriptions.create": ("webhook_subscription_create_response",
+                                     "WebhookSubscriptionCreateResponse"),
+    "webhook_subscriptions.list": ("webhook_subscription_list_response",
+                                   "WebhookSubscriptionListResponse"),
+    "webhook_subscriptions.get": ("webhook_subscription_retrieve_response",
+                                  "WebhookSubscriptionRetrieveResponse"),
+    "webhook_subscriptions.update": ("webhook_subscription_update_response",
+                                     "WebhookSubscriptionUpdateResponse"),
+    "webhook_subscriptions.delete": ("webhook_subscription_delete_response",
+                                     "WebhookSubscriptionDeleteResponse"),
+    "webhook_subscriptions.rotate_secret": ("webhook_subscription_rotate_secret_response",
+                                            "WebhookSubscriptionRotateSecretResponse"),
+    "webhook_subscriptions.list_event_types": (
+        "webhook_subscription_list_event_types_response",
+        "WebhookSubscriptionListEventTypesResponse"),
 }
 
 # Success status of operations the spec file does not describe (from the SDK / wire contract).
@@ -128,6 +143,14 @@ NON_SPEC_SUCCESS: dict[str, str] = {
     "tool_router.files.upload_url": "200",
     "session_configs.list": "200",
     "session_configs.get": "200",
+    # webhook subscriptions (changelog 2026-02-06) postdate the spec file
+    "webhook_subscriptions.create": "201",
+    "webhook_subscriptions.list": "200",
+    "webhook_subscriptions.get": "200",
+    "webhook_subscriptions.update": "200",
+    "webhook_subscriptions.delete": "200",
+    "webhook_subscriptions.rotate_secret": "200",
+    "webhook_subscriptions.list_event_types": "200",
 }
 
 # Legacy v1 operations (``composio-core`` 0.7.x, ``http/v1_routes.py``). The v3 spec has no v1

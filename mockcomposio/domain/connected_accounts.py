@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import ComposioError, bad_request, connected_account_not_found
-from . import auth_configs, credentials
+from . import auth_configs, credentials, webhooks
 from .catalogue import AuthSchemeSpec, Toolkit
 from .journal import record_in_process
 from .models import (
@@ -852,6 +852,8 @@ def refresh_tokens(project: Project, account: ConnectedAccount) -> bool:
 def _expire(project: Project, account: ConnectedAccount, reason: str, detail: str) -> None:
     project.set_status(account, EXPIRED, reason, event=f"expired: {detail}")
     account.val = {"status": EXPIRED, "expired_at": project.clock.iso()}
+    # The refresh failed for good: subscribers get composio.connected_account.expired.
+    webhooks.emit_expired(project, account)
 
 
 # -- changing --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from .consent import ConsentScript
 from .faults import FaultSet
 from .journal import Journal
 from .models import AuthConfig, AuthSession, ConnectedAccount, Link, TimelineEvent
+from .webhooks import WebhookState
 
 if TYPE_CHECKING:
     from .provider import OAuthProvider
@@ -111,6 +112,8 @@ class Project:
         # injected faults (POST /_mock/faults) of this tenant.
         self.consent = ConsentScript()
         self.faults = FaultSet()
+        # Webhook subscriptions, the delivery log and the in-process receiver.
+        self.webhooks = WebhookState()
         # Strict contract checking for this tenant only (the plugin's strict marker), and the
         # violations it found (each was answered as a 500 instead of being sent).
         self.strict_contracts = False

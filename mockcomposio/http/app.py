@@ -89,6 +89,7 @@ class Route:
     auth: bool = True  # needs x-api-key (the API); pages and provider endpoints don't
     json_body: bool = False
     form_body: bool = False  # HTML forms and the provider's token endpoint
+    raw_body: bool = False  # the body as bytes (the webhook receiver checks signatures on it)
 
 
 def origin_of(request: web.Request) -> Origin:
@@ -235,6 +236,8 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
         elif route.form_body:
             body = await _read_form(request)
             request[_REQ_BODY] = redact_form(body)
+        elif route.raw_body:
+            body = await request.read()
         call = Call(request, engine, project, origin_of(request), body,
                     dict(request.match_info))
         if project is not None:
@@ -392,6 +395,7 @@ def did_you_mean(method: str, path: str, routes: list[tuple[str, str]]) -> str |
 def create_app(engine: Engine | None = None, *, strict: bool = False) -> web.Application:
     """``strict``: validate every JSON response against ``contracts/responses``; a violation
     is answered as a 500 envelope and recorded in ``app[contracts.VIOLATIONS_KEY]``."""
+    from . import webhook_delivery
     from .routes import ROUTES
 
     app = web.Application(middlewares=[envelope_middleware], client_max_size=MAX_BODY_BYTES)
@@ -407,4 +411,5 @@ def create_app(engine: Engine | None = None, *, strict: bool = False) -> web.App
             app.router.add_get(route.path, make_handler(route))
         else:
             app.router.add_route(route.method, route.path, make_handler(route))
+    app.cleanup_ctx.append(webhook_delivery.cleanup_ctx)
     return app

@@ -82,7 +82,8 @@ def seed(c: Call) -> HandlerResult:
     from .. import seedfile
 
     body = dict(c.body or {})
-    declares = any(k in body for k in ("auth_configs", "connected_accounts", "toolkits"))
+    declares = any(k in body for k in ("auth_configs", "connected_accounts", "toolkits",
+                                       "webhook_subscription"))
     before = snapshot.export_project(c.project) if declares else None
     if "seed" in body:
         c.engine.reset(c.project.api_key, seed=body["seed"])
@@ -98,6 +99,10 @@ def seed(c: Call) -> HandlerResult:
             old = c.project
             restored.journal, restored.consent, restored.faults = (
                 old.journal, old.consent, old.faults)
+            # the delivery log and the receiver too (snapshots keep only the subscriptions)
+            restored.webhooks.deliveries = old.webhooks.deliveries
+            restored.webhooks.received = old.webhooks.received
+            restored.webhooks.receiver_script = old.webhooks.receiver_script
             restored.strict_contracts = old.strict_contracts
             restored.contract_violations = old.contract_violations
             c.engine.install(restored)

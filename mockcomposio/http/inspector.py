@@ -156,6 +156,26 @@ def tenant_view(project: Project) -> dict[str, Any]:
         "pending_links": links,
         "journal_total": len(entries),
         "journal": [_journal_entry(e) for e in reversed(entries[-JOURNAL_SHOWN:])],
+        "webhooks": _webhooks(project),
+    }
+
+
+def _webhooks(project: Project) -> dict[str, Any]:
+    """The subscription (secret masked) and the newest deliveries with their attempts."""
+    ws = project.webhooks
+    deliveries = list(ws.deliveries.values())[-JOURNAL_SHOWN:]
+    return {
+        "subscriptions": [{"id": s.id, "webhook_url": s.webhook_url, "version": s.version,
+                           "enabled_events": list(s.enabled_events),
+                           "secret": render.mask(s.secret)}
+                          for s in ws.subscriptions.values()],
+        "deliveries_total": len(ws.deliveries),
+        "deliveries": [{"id": d.id, "event_type": d.event_type, "url": d.url,
+                        "state": d.state, "connected_account_id": d.account_id,
+                        "created_at": d.created_at, "next_attempt_at": d.next_attempt_at,
+                        "attempts": [{"number": a.number, "at": a.at, "status": a.status,
+                                      "error": a.error} for a in d.attempts]}
+                       for d in reversed(deliveries)],
     }
 
 
@@ -483,6 +503,25 @@ function renderJournal(t) {
                    "request id"], rows, "No requests yet."));
 }
 
+function renderWebhooks(t) {
+  const w = t.webhooks;
+  const subs = w.subscriptions.map(s => el("p", {class: "webhook-subscription"},
+    el("code", {}, s.id), " → ", el("code", {}, s.webhook_url), " · ", s.version, " · ",
+    s.enabled_events.join(", "), " · secret ", el("code", {}, s.secret)));
+  const rows = w.deliveries.map(d => el("tr", {class: "webhook-delivery", "data-id": d.id},
+    el("td", {class: "mono"}, d.id), el("td", {class: "mono"}, d.event_type),
+    el("td", {class: "mono"}, d.connected_account_id || ""),
+    el("td", {}, el("span", {class: "status " + (d.state === "delivered" ? "s-ACTIVE"
+                                                  : "s-FAILED")}, d.state)),
+    el("td", {class: "mono"}, d.attempts.map(a => "#" + a.number + " " +
+                                            (a.status === null ? (a.error || "…") : a.status))
+                                        .join(" · ")),
+    el("td", {}, d.next_attempt_at === null ? "" : when(d.next_attempt_at, t.now))));
+  return el("div", {}, ...(subs.length ? subs : [el("p", {class: "muted"}, "No subscription.")]),
+            table(["webhook-id", "event", "account", "state", "attempts", "next retry"],
+                  rows, "No deliveries yet."));
+}
+
 function render(data) {
   const filter = filterBox.value.trim().toLowerCase();
   const frag = document.createDocumentFragment();
@@ -499,6 +538,7 @@ function render(data) {
       el("h3", {}, "Users and connected accounts"), renderUsers(t, filter),
       el("h3", {}, "Auth configs"), renderAuthConfigs(t),
       el("h3", {}, "Tool-router sessions"), renderSessions(t, filter),
+      el("h3", {}, "Webhook deliveries"), renderWebhooks(t),
       el("h3", {}, "Request journal"), renderJournal(t)));
   }
   root.replaceChildren(frag);

@@ -6,7 +6,7 @@ auth endpoints as identical on both).
 
 from __future__ import annotations
 
-from . import api, control, pages, sessions_api
+from . import api, control, pages, sessions_api, webhooks_api
 from .app import Handler, Route
 from .inspector import INSPECTOR_ROUTES
 from .v1_routes import V1_ROUTES
@@ -154,5 +154,28 @@ CONTROL_ROUTES: list[Route] = [
     Route("GET", "/_mock/toolkits", control.toolkits_list, "control.toolkits.list"),
 ]
 
+WEBHOOK_ROUTES: list[Route] = [
+    # event_types before {id}: a literal segment wins over the placeholder
+    *_api("GET", "/webhook_subscriptions/event_types", webhooks_api.list_event_types,
+          "webhook_subscriptions.list_event_types"),
+    *_api("POST", "/webhook_subscriptions", webhooks_api.create_subscription,
+          "webhook_subscriptions.create", json_body=True),
+    *_api("GET", "/webhook_subscriptions", webhooks_api.list_subscriptions,
+          "webhook_subscriptions.list"),
+    *_api("GET", "/webhook_subscriptions/{id}", webhooks_api.get_subscription,
+          "webhook_subscriptions.get"),
+    *_api("PATCH", "/webhook_subscriptions/{id}", webhooks_api.update_subscription,
+          "webhook_subscriptions.update", json_body=True),
+    *_api("DELETE", "/webhook_subscriptions/{id}", webhooks_api.delete_subscription,
+          "webhook_subscriptions.delete"),
+    *_api("POST", "/webhook_subscriptions/{id}/rotate_secret", webhooks_api.rotate_secret,
+          "webhook_subscriptions.rotate_secret"),
+    Route("GET", "/_mock/webhooks", webhooks_api.control_list, "control.webhooks.list"),
+    Route("POST", "/_mock/webhooks/receiver", webhooks_api.control_receiver_script,
+          "control.webhooks.script", json_body=True),
+    Route("POST", "/_mock/webhooks/receiver/{project}", webhooks_api.receive,
+          "control.webhooks.receive", auth=False, raw_body=True),
+]
+
 ROUTES: list[Route] = [*API_ROUTES, *SESSION_ROUTES, *FLOW_ROUTES, *CONTROL_ROUTES,
-                       *INSPECTOR_ROUTES, *V1_ROUTES]
+                       *INSPECTOR_ROUTES, *V1_ROUTES, *WEBHOOK_ROUTES]

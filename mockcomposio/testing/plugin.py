@@ -14,6 +14,8 @@ Fixtures:
   "deny", ...)`` queues outcomes for flows the app starts itself.
 - ``composio_clock``: the tenant's virtual clock: ``advance(minutes=11)``, ``set()``,
   ``freeze()``, ``expire_token(account_id)``.
+- ``composio_webhooks``: the tenant's webhook subscription secret, deliveries so far and an
+  in-process receiver (``subscribe()``, ``wait_for()``, ``run_retry()``).
 - ``composio_env``: ``COMPOSIO_BASE_URL`` / ``COMPOSIO_API_KEY`` set (and the user/org key
   variables unset) for code that builds its own client.
 - ``composio_client``: the official SDK's ``Composio(...)`` pointed at the tenant, tracking off.
@@ -362,6 +364,13 @@ def composio_consent(mock_composio: Tenant) -> ConsentDriver:
 def composio_clock(mock_composio: Tenant) -> TenantClock:
     """The tenant's :class:`~mockcomposio.TenantClock`."""
     return mock_composio.clock
+
+
+@pytest.fixture
+def composio_webhooks(mock_composio: Tenant) -> Any:
+    """The tenant's :class:`~mockcomposio.testing.webhooks.TenantWebhooks`: its subscription's
+    ``secret``, the ``deliveries`` so far, an in-process ``receiver_url``, ``wait_for``."""
+    return mock_composio.webhooks
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ..domain.catalogue import Toolkit
     from ..domain.project import Project
     from ..engine import Engine
+    from .webhooks import TenantWebhooks
 
 
 
@@ -137,6 +138,7 @@ class Tenant:
         self.consent = ConsentDriver(self.base_url, script_source=lambda: self.project.consent)
         self.clock = TenantClock(self)
         self._project: Project | None = None
+        self._webhooks: TenantWebhooks | None = None
         self._faker: Faker | None = None
 
     @property
@@ -158,6 +160,15 @@ class Tenant:
         # Plumbed for the HTTP layer: validate this tenant's responses against the contracts.
         project.strict_contracts = self.strict
         self._project = project
+
+    @property
+    def webhooks(self) -> TenantWebhooks:
+        """Webhook subscription secret, deliveries and the in-process receiver."""
+        if self._webhooks is None:
+            from .webhooks import TenantWebhooks
+
+            self._webhooks = TenantWebhooks(self)
+        return self._webhooks
 
     @property
     def env(self) -> dict[str, str]:

@@ -194,3 +194,28 @@ def test_filter_by_user_id(page: Any, tenant: Tenant) -> None:
     assert section.locator(".user-id").all_inner_texts() == ["alice-1", "bob-2"]
     page.locator("#filter").fill("bob")
     assert section.locator(".user-id").all_inner_texts() == ["bob-2"]
+
+
+def test_webhook_deliveries_show_with_their_attempts(page: Any, api: Api, tenant: Tenant,
+                                                     browsing: Browsing) -> None:
+    """A failed then retried delivery appears in the tenant's "Webhook deliveries" table,
+    live, and the subscription's secret only masked."""
+    hooks = tenant.webhooks
+    tenant.clock.freeze()
+    sub = hooks.subscribe()
+    hooks.respond_with(503)
+    account = tenant.add_account("gmail", "user-hook")
+    section = _open(page, tenant)
+    assert section.locator(".webhook-subscription code").nth(1).inner_text() == sub.webhook_url
+    tenant.fault(preset="token_refresh_failure")
+    tenant.clock.expire_token(account.id)
+    [d] = hooks.wait_for(attempts=1, delivered=None)
+    row = section.locator(f'tr.webhook-delivery[data-id="{d.id}"]')
+    row.locator("td", has_text="#1 503").wait_for()
+    hooks.run_retry()
+    row.locator(".status", has_text="delivered").wait_for()
+    assert row.locator("td").nth(4).inner_text() == "#1 503 · #2 200"
+    assert account.id in row.inner_text()
+    assert sub.secret not in page.content()
+    assert _not_reloaded(page)
+    assert browsing.errors == []
