@@ -324,14 +324,20 @@ const filterBox = document.getElementById("filter");
 const keyBox = document.getElementById("apikey");
 // The tenant to show: from /_mock/#key=<api key> (a fragment never reaches a server or its
 // logs) or typed in; kept for this tab only.
-(function () {
+function keyFromHash() {
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("key");
   if (fromHash) {
     sessionStorage.setItem("mockcomposio-key", fromHash);
     history.replaceState(null, "", location.pathname);
   }
   keyBox.value = sessionStorage.getItem("mockcomposio-key") || "";
-})();
+}
+keyFromHash();
+window.addEventListener("hashchange", () => {
+  keyFromHash();
+  lastSignature = null;
+  refresh();
+});
 function keyHeaders(extra) {
   const h = Object.assign({}, extra || {});
   if (keyBox.value) h["x-api-key"] = keyBox.value;
