@@ -8,9 +8,9 @@ against the live project, so a reset tenant's old links simply stop resolving.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import threading
+from operator import attrgetter
 
 from .domain.catalogue import Catalogue
 from .domain.models import Link
@@ -87,8 +87,7 @@ class Engine:
         excess = len(self._projects) - target
         if excess <= 0:
             return
-        oldest = heapq.nsmallest(excess + 16, self._projects.values(),
-                                 key=lambda p: p.last_used)
+        oldest = sorted(self._projects.values(), key=attrgetter("last_used"))
         for project in oldest:
             if excess <= 0:
                 break

@@ -60,10 +60,8 @@ def load(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise SeedError(f"cannot read seed file {path}: {exc}") from exc
     try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            doc = _load_yaml(text)
-        else:
-            doc = json.loads(text)
+        yaml_file = path.suffix.lower() in (".yaml", ".yml")
+        doc = _load_yaml(text) if yaml_file else json.loads(text)
     except Exception as exc:  # json.JSONDecodeError or yaml.YAMLError: both mean "fix the file"
         raise SeedError(f"seed file {path} does not parse: {exc}") from exc
     try:
@@ -79,7 +77,7 @@ def _load_yaml(text: str) -> Any:
     "billion laughs"), and a seed file has no need for them."""
     import yaml
 
-    class NoAliasLoader(yaml.SafeLoader):
+    class NoAliasLoader(yaml.SafeLoader):  # type: ignore[misc]
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
                 event = self.peek_event()
@@ -88,7 +86,7 @@ def _load_yaml(text: str) -> Any:
                     "value out", event.start_mark)
             return super().compose_node(parent, index)
 
-    return yaml.load(text, Loader=NoAliasLoader)  # noqa: S506 (a SafeLoader subclass)
+    return yaml.load(text, Loader=NoAliasLoader)  # a SafeLoader subclass: no Python tags
 
 
 def check(engine: Engine, doc: dict[str, Any]) -> None:
