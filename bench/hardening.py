@@ -218,8 +218,10 @@ async def _soak(base: str, keys: int, stray: int, big: int, churn: int,
     counts = {"requests": 0, "5xx": 0}
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as s:
-        async def call(method: str, path: str, key: str, **kwargs: Any) -> Any:
-            async with s.request(method, base + path, headers={"x-api-key": key},
+        async def call(method: str, path: str, key: str, headers: dict[str, str] | None = None,
+                       **kwargs: Any) -> Any:
+            async with s.request(method, base + path, headers={"x-api-key": key,
+                                                               **(headers or {})},
                                  **kwargs) as resp:
                 body = await resp.read()
                 counts["requests"] += 1

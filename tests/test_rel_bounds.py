@@ -218,3 +218,25 @@ async def test_policy_default_is_no_cross_tenant_and_loopback_only(api: Client) 
     policy = api.app[app_mod.POLICY_KEY]
     assert policy == Policy()
     assert not policy.all_tenants and policy.admin_key is None
+
+
+async def test_whole_server_exports_run_off_the_event_loop(
+        aiohttp_client: MakeClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine(seed=1)
+    for i in range(20):
+        engine.project(f"key-{i}")
+    api = await aiohttp_client(create_app(engine, strict=True,
+                                          policy=Policy(all_tenants=True)))
+    threads: list[str] = []
+    real = snapshot.export_project
+
+    def recording(project: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(project)
+
+    monkeypatch.setattr(snapshot, "export_project", recording)
+    resp = await api.get("/_mock/state?all=true", headers=KEY)
+    assert resp.status == 200
+    assert len((await resp.json())["tenants"]) == 21
+    loop_thread = threading.current_thread().name
+    assert len(threads) == 21 and loop_thread not in threads

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import inspect
 import json
 import logging
 import time
@@ -85,7 +86,9 @@ class Call:
 
 
 HandlerResult = tuple[int, Any] | web.StreamResponse
-Handler = Callable[[Call], HandlerResult]
+# A handler may also return an awaitable of its result (awaited outside the tenant's lock):
+# for work too long for the event loop, done on a worker thread (whole-server exports).
+Handler = Callable[[Call], HandlerResult | Awaitable[HandlerResult]]
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,8 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
                 result = route.handler(call)
         else:
             result = route.handler(call)
+        if inspect.isawaitable(result):
+            result = await result
         if isinstance(result, web.StreamResponse):
             result.headers.setdefault("x-request-id", request_id)
             return result

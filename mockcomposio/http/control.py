@@ -10,7 +10,9 @@ a ``state`` import naming other API keys) *and* the server allows it: started wi
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
+from collections.abc import Awaitable
 from typing import Any
 
 from .. import __version__, snapshot
@@ -274,13 +276,21 @@ def _flag(c: Call, name: str) -> bool:
     return c.query.get(name, "").lower() in ("1", "true", "yes")
 
 
-def state_export(c: Call) -> HandlerResult:
+def state_export(c: Call) -> HandlerResult | Awaitable[HandlerResult]:
     """The calling tenant (``?all=true``: every tenant) as a versioned snapshot; secrets are
     redacted unless ``?secrets=true`` (only an unredacted snapshot can be imported)."""
-    keys = None if _flag(c, "all") else [c.project.api_key]
-    if keys is None:
-        require_cross_tenant(c, "GET /_mock/state?all=true")
-    return 200, snapshot.export_engine(c.engine, keys, secrets=_flag(c, "secrets"))
+    secrets = _flag(c, "secrets")
+    if not _flag(c, "all"):
+        return 200, snapshot.export_engine(c.engine, [c.project.api_key], secrets=secrets)
+    require_cross_tenant(c, "GET /_mock/state?all=true")
+
+    async def everyone() -> HandlerResult:
+        # Every tenant can be many MB: exported on a worker thread (each tenant under its
+        # own lock), so the event loop keeps answering meanwhile.
+        doc = await asyncio.to_thread(snapshot.export_engine, c.engine, None, secrets=secrets)
+        return 200, doc
+
+    return everyone()
 
 
 def state_import(c: Call) -> HandlerResult:
