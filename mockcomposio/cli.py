@@ -151,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="one line per request at info level")
     serve.add_argument("--state-file", metavar="PATH", default=None,
                        help="load state from PATH at start (if it exists) and save it there "
-                       "atomically after changes and at shutdown")
+                       "atomically after changes (off the event loop; a change is on disk "
+                       "within 200 ms plus one save's duration, see docs/guarantees.md) and "
+                       "at shutdown. One server per file (locked)")
     serve.add_argument("--strict", action="store_true",
                        help="validate every response against contracts/ and answer a 500 "
                        "Mock_ContractViolation instead of a response that breaks it (for CI "

@@ -5,6 +5,7 @@ Host headers arrive; and the base URL the server prints always works."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,8 +14,10 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from mockcomposio.engine import Engine
@@ -151,3 +154,38 @@ def test_serve_on_a_wildcard_address_prints_a_url_that_answers() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def test_serve_flags_reach_the_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--allowed-host, --admin-key (also from the environment) and --max-tenants, end to end."""
+    from .test_state_file import serve
+
+    def status(server: Any, path: str, headers: dict[str, str]) -> int:
+        req = urllib.request.Request(server.base_url + path, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as err:
+            return int(err.code)
+
+    with serve(tmp_path, "--allowed-host", "mock.internal", "--admin-key", "s3cr3t",
+               "--max-tenants", "5") as server:
+        port = server.base_url.rsplit(":", 1)[1]
+        key = {"x-api-key": "k"}
+        assert status(server, "/_mock/health", {"host": f"mock.internal:{port}"}) == 200
+        assert status(server, "/_mock/health", {"host": f"other.internal:{port}"}) == 403
+        assert status(server, "/_mock/state?all=true", key) == 403
+        assert status(server, "/_mock/state?all=true", {**key, "x-mock-admin-key": "s3cr3t"}) \
+            == 200
+        for i in range(20):
+            assert status(server, "/api/v3.1/auth_configs", {"x-api-key": f"t{i}"}) == 200
+        with urllib.request.urlopen(f"{server.base_url}/_mock/health", timeout=10) as resp:
+            assert json.loads(resp.read())["projects"] <= 5
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(15) == 0
+    monkeypatch.setenv("MOCKCOMPOSIO_ADMIN_KEY", "from-env")  # kept out of `ps`
+    with serve(tmp_path) as server:
+        assert status(server, "/_mock/state?all=true",
+                      {"x-api-key": "k", "x-mock-admin-key": "from-env"}) == 200
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(15) == 0
