@@ -57,7 +57,7 @@ class JournalEntry:
                  operation: str | None, request_body: Any = None, response_body: Any = None,
                  hint: str | None = None, fault: str | None = None,
                  extra: dict[str, Any] | None = None, *,
-                 response_raw: bytes | None = None) -> None:
+                 response_raw: bytes | None = None, request_size: int | None = None) -> None:
         self.seq = seq
         self.at = at  # virtual clock of the tenant (seconds since epoch)
         self.wall_time = wall_time  # real time.time()
@@ -68,7 +68,13 @@ class JournalEntry:
         self.duration_ms = duration_ms
         self.request_id = request_id
         self.operation = operation  # route operation name; None when no route matched
-        request_size = body_size(request_body)
+        # request_size: the body's size as sent, when known (its Content-Length); the stored,
+        # redacted body is about that size or smaller, so a small body is not encoded again
+        # just to be measured (the byte budget is approximate anyway).
+        if request_body is None:
+            request_size = 0
+        elif request_size is None or request_size > ENTRY_BYTES:
+            request_size = body_size(request_body)
         if request_size > ENTRY_BYTES:
             request_body = truncated(request_size, json.dumps(request_body, default=str)
                                      [:PREVIEW_CHARS])

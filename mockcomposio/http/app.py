@@ -387,7 +387,7 @@ def _after(request: web.Request, status: int, elapsed_ms: float, query: str,
         duration_ms=elapsed_ms, request_id=request_id, operation=request.get(_OPERATION),
         request_body=redact(request.get(_REQ_BODY), max_items=JOURNAL_MAX_ITEMS),
         hint=request.get(_HINT), fault=request.get(_FAULT),
-        response_raw=request.get(_RESP_BODY)))
+        response_raw=request.get(_RESP_BODY), request_size=request.content_length))
 
 
 def _not_found(request: web.Request) -> ComposioError:
