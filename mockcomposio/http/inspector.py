@@ -8,7 +8,7 @@ blocks any other script as a second line of defence. The approve / deny buttons 
 the end user's browser would (:func:`mockcomposio.domain.consent.complete_link`).
 
 It shows the tenant whose API key the page was given (typed in, or ``/_mock/#key=<api key>``;
-sent as ``x-api-key``). Every tenant (the most recently used first, at most MAX_TENANTS_SHOWN)
+sent as ``x-api-key``); ``/_mock/#admin=<admin key>`` sends the admin key too. Every tenant (the most recently used first, at most MAX_TENANTS_SHOWN)
 only when the server allows cross-tenant access: ``serve --all-tenants``, the admin key in
 ``x-mock-admin-key``, or the pytest plugin's own server (one test run owns all its tenants).
 Nothing secret leaves it: API keys and auth-config secrets are masked as the API masks them
@@ -323,12 +323,13 @@ const filterBox = document.getElementById("filter");
 const keyBox = document.getElementById("apikey");
 // The tenant to show: from /_mock/#key=<api key> (a fragment never reaches a server or its
 // logs) or typed in; kept for this tab only.
+// An admin (serve --admin-key) opens /_mock/#admin=<admin key> to see every tenant.
 function keyFromHash() {
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get("key");
-  if (fromHash) {
-    sessionStorage.setItem("mockcomposio-key", fromHash);
-    history.replaceState(null, "", location.pathname);
+  const params = new URLSearchParams(location.hash.slice(1));
+  for (const [name, item] of [["key", "mockcomposio-key"], ["admin", "mockcomposio-admin"]]) {
+    if (params.get(name)) sessionStorage.setItem(item, params.get(name));
   }
+  if (location.hash) history.replaceState(null, "", location.pathname);
   keyBox.value = sessionStorage.getItem("mockcomposio-key") || "";
 }
 keyFromHash();
@@ -340,6 +341,8 @@ window.addEventListener("hashchange", () => {
 function keyHeaders(extra) {
   const h = Object.assign({}, extra || {});
   if (keyBox.value) h["x-api-key"] = keyBox.value;
+  const admin = sessionStorage.getItem("mockcomposio-admin");
+  if (admin) h["x-mock-admin-key"] = admin;
   return h;
 }
 // UI state kept across re-renders: unticked scopes of pending links, open <details>.

@@ -10,17 +10,20 @@ from typing import Any
 import pytest
 
 from mockcomposio.engine import Engine
+from mockcomposio.http.policy import Policy
 from mockcomposio.server import LiveServer
 from mockcomposio.tenant import Tenant
 
 from .conftest import TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
+ADMIN_KEY = "inspector-admin"
 
 
 @pytest.fixture(scope="module")
 def scoped_server() -> Iterator[LiveServer]:
-    server = LiveServer(Engine(), strict=True).start()  # no policy: one tenant per key
+    # One tenant per key, except for requests with the admin key.
+    server = LiveServer(Engine(), strict=True, policy=Policy(admin_key=ADMIN_KEY)).start()
     yield server
     server.stop()
 
@@ -54,5 +57,23 @@ def test_the_page_shows_only_the_tenant_of_its_key(chromium: Any,
                         has_text="ACTIVE").wait_for()
         assert mine.project.accounts[pending.id].status == "ACTIVE"
         assert errors == []
+    finally:
+        context.close()
+
+
+def test_the_admin_key_in_the_fragment_shows_every_tenant(chromium: Any,
+                                                          scoped_server: LiveServer) -> None:
+    base = scoped_server.base_url
+    tenants = [Tenant(scoped_server.engine, f"admin-view-{i}", base) for i in range(2)]
+    for i, t in enumerate(tenants):
+        t.add_account("github", f"admin-user-{i}", status="INITIATED")
+    context = chromium.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/_mock/#admin={ADMIN_KEY}")
+        for t in tenants:
+            page.locator(f'section.tenant[data-tenant-id="{t.project.id}"]').wait_for()
+        assert ADMIN_KEY not in page.url
     finally:
         context.close()
