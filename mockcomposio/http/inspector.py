@@ -8,9 +8,10 @@ blocks any other script as a second line of defence. The approve / deny buttons 
 the end user's browser would (:func:`mockcomposio.domain.consent.complete_link`).
 
 It shows the tenant whose API key the page was given (typed in, or ``/_mock/#key=<api key>``;
-sent as ``x-api-key``); ``/_mock/#admin=<admin key>`` sends the admin key too. Every tenant (the most recently used first, at most MAX_TENANTS_SHOWN)
+sent as ``x-api-key``). Every tenant (the most recently used first, at most MAX_TENANTS_SHOWN)
 only when the server allows cross-tenant access: ``serve --all-tenants``, the admin key in
-``x-mock-admin-key``, or the pytest plugin's own server (one test run owns all its tenants).
+``x-mock-admin-key`` (``/_mock/#admin=<admin key>`` makes the page send it), or the pytest
+plugin's own server (one test run owns all its tenants).
 Nothing secret leaves it: API keys and auth-config secrets are masked as the API masks them
 (first 4 characters + ``...``), token values are never sent, and journal entries get a second
 redaction pass.
