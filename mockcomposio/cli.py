@@ -21,14 +21,33 @@ def _is_loopback(host: str) -> bool:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    held: list[int] = []  # the state file's lock, held until the server has stopped
+    try:
+        return _serve_locked(args, held)
+    finally:
+        for fd in held:
+            os.close(fd)
+
+
+def _serve_locked(args: argparse.Namespace, held: list[int]) -> int:
+    import os
     from pathlib import Path
 
     from .engine import Engine
+    from .http.policy import Policy, normalise_hosts
     from .server import serve_forever
 
     logging.basicConfig(level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
-    engine = Engine(seed=args.seed)
+    if args.max_tenants < 0:
+        print("mockcomposio: --max-tenants must be 0 (no cap) or more", file=sys.stderr)
+        return 2
+    admin_key = args.admin_key or os.environ.get("MOCKCOMPOSIO_ADMIN_KEY") or None
+    policy = Policy(all_tenants=args.all_tenants, admin_key=admin_key,
+                    allowed_hosts=normalise_hosts(args.allowed_host))
+    engine = Engine(seed=args.seed, max_tenants=args.max_tenants)
     if args.catalogue:
         from .domain.catalogue import CatalogueError, load_definitions_file
 
@@ -55,6 +74,11 @@ def _serve(args: argparse.Namespace) -> int:
         seed_errors = (seedfile.SeedError,)
 
         try:
+            if state_file is not None:
+                held.append(snapshot.lock_state_file(state_file))
+                for orphan in snapshot.remove_orphans(state_file):
+                    print(f"mockcomposio: removed {orphan}, left by a server that was killed "
+                          "while saving", file=sys.stderr, flush=True)
             seed_doc = seedfile.load(Path(args.seed_file)) if args.seed_file else None
             if seed_doc is not None and seed_doc.get("toolkits"):
                 # the seed file's shared toolkits are configuration: they apply even when the
@@ -78,10 +102,12 @@ def _serve(args: argparse.Namespace) -> int:
     if not _is_loopback(args.host):
         print(f"mockcomposio: WARNING: listening on {args.host}, reachable from other machines. "
               "The fake accepts any API key and has no real security; bind 127.0.0.1 unless "
-              "you need this (e.g. inside a container).", file=sys.stderr, flush=True)
+              "you need this (e.g. inside a container). Requests must name it by IP address, "
+              "localhost, or a name given with --allowed-host.", file=sys.stderr, flush=True)
 
     def prepare(base_url: str) -> None:
         if seed_doc is not None:
+            # All-or-nothing: serve_forever saves nothing if this raises, and we exit 2.
             created = seedfile.apply(engine, seed_doc, base_url)
             print(f"mockcomposio: seeded {len(created)} tenant(s) from {args.seed_file}",
                   file=sys.stderr, flush=True)
@@ -95,7 +121,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         serve_forever(engine, args.host, args.port, ready, state_file=state_file,
-                      prepare=prepare, strict=args.strict)
+                      prepare=prepare, strict=args.strict, policy=policy)
     except OSError as exc:
         print(f"mockcomposio: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
@@ -133,6 +159,9 @@ def _contracts_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_MAX_TENANTS = 10_000  # the Engine's default (not imported: keeps --help fast)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockcomposio",
                                      description="An offline fake of Composio's auth API.")
@@ -150,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="one line per request at info level")
     serve.add_argument("--state-file", metavar="PATH", default=None,
                        help="load state from PATH at start (if it exists) and save it there "
-                       "atomically after changes and at shutdown")
+                       "atomically after changes (off the event loop; a change is on disk "
+                       "within 200 ms plus one save's duration, see docs/guarantees.md) and "
+                       "at shutdown. One server per file (locked)")
     serve.add_argument("--strict", action="store_true",
                        help="validate every response against contracts/ and answer a 500 "
                        "Mock_ContractViolation instead of a response that breaks it (for CI "
@@ -170,6 +201,23 @@ def build_parser() -> argparse.ArgumentParser:
                        help="let webhook subscriptions target any host, not only loopback and "
                        "localhost (Composio's own hosts stay refused); same as "
                        "MOCKCOMPOSIO_WEBHOOK_ALLOW_ANY_HOST=1")
+    serve.add_argument("--allowed-host", metavar="NAME", action="append", default=[],
+                       help="also answer requests whose Host is NAME (repeatable; '.example.com' "
+                       "allows its subdomains, '*' any host). IP addresses, localhost and "
+                       "*.localhost are always allowed; other names get a 403 (DNS rebinding)")
+    serve.add_argument("--all-tenants", action="store_true",
+                       help="let any caller act on every tenant: GET /_mock/state?all=true, "
+                       "POST /_mock/reset {\"all\": true}, multi-tenant imports, and the "
+                       "inspector listing every tenant. Off by default: each API key sees only "
+                       "its own tenant (use on a server only you use)")
+    serve.add_argument("--admin-key", metavar="SECRET", default=None,
+                       help="requests with header x-mock-admin-key: SECRET may act on every "
+                       "tenant (as --all-tenants, for them only); also read from "
+                       "$MOCKCOMPOSIO_ADMIN_KEY")
+    serve.add_argument("--max-tenants", type=int, default=DEFAULT_MAX_TENANTS, metavar="N",
+                       help=f"live tenants kept (default {DEFAULT_MAX_TENANTS}); creating one "
+                       "more forgets the least recently used idle ones (down to 90%%). "
+                       "0: no cap")
     serve.set_defaults(func=_serve)
 
     contracts = sub.add_parser("contracts", help="check servers and specs against contracts/")

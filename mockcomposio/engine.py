@@ -8,8 +8,10 @@ against the live project, so a reset tenant's old links simply stop resolving.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from .domain.catalogue import Catalogue, Toolkit
@@ -19,12 +21,23 @@ from .ids import IdFactory
 
 # Entries below which the token indexes are never swept.
 _MIN_SWEEP = 4096
+# Live tenants kept by default; past it the least recently used are forgotten (issue 19).
+DEFAULT_MAX_TENANTS = 10_000
 
 
 class Engine:
-    def __init__(self, catalogue: Catalogue | None = None, *, seed: int | None = None) -> None:
+    def __init__(self, catalogue: Catalogue | None = None, *, seed: int | None = None,
+                 max_tenants: int | None = DEFAULT_MAX_TENANTS) -> None:
         self.catalogue = Catalogue.load() if catalogue is None else catalogue
         self.seed = seed
+        # None or 0: unbounded. Otherwise creating a tenant past the cap evicts the least
+        # recently used idle ones (see _evict).
+        self.max_tenants = max_tenants or None
+        self.evicted = 0
+        self._tick = itertools.count(1)
+        # The server's own base URLs (set once bound): the only redirect URIs of managed
+        # OAuth apps, so no Host header can register another one. Empty in-process.
+        self.base_urls: list[str] = []
         self.lock = threading.RLock()
         self._projects: dict[str, Project] = {}
         self._projects_by_id: dict[str, Project] = {}
@@ -57,12 +70,49 @@ class Engine:
                 project = self._projects.get(api_key)
                 if project is None:
                     project = self._new_project(api_key, self.seed)
+        project.last_used = next(self._tick)
         return project
 
+    def existing(self, api_key: str) -> Project | None:
+        """The live project of an API key, or None: never creates one."""
+        return self._projects.get(api_key)
+
+    def touch(self, project: Project) -> None:
+        """Mark a tenant as just used (for LRU eviction) when reached without its API key."""
+        project.last_used = next(self._tick)
+
     def _new_project(self, api_key: str, seed: int | None) -> Project:
-        project = Project(self._project_ids.new("pr"), api_key, self.catalogue, seed=seed)
-        self.install(project)
+        with self.lock:
+            # Unique among live tenants: an imported snapshot may have rewound the generator
+            # to ids handed out since (issue 19, finding 1).
+            project_id = self._project_ids.new("pr")
+            while project_id in self._projects_by_id:
+                project_id = self._project_ids.new("pr")
+            project = Project(project_id, api_key, self.catalogue, seed=seed)
+            self.install(project)
+            if self.max_tenants is not None and len(self._projects) > self.max_tenants:
+                self._evict(keep=project)
         return project
+
+    def _evict(self, keep: Project) -> None:
+        """Forget the least recently used tenants down to 90% of the cap (in one batch, so
+        the O(n log n) pass runs once per cap/10 new tenants), skipping any in use."""
+        target = max(1, self.max_tenants * 9 // 10) if self.max_tenants else len(self._projects)
+        excess = len(self._projects) - target
+        if excess <= 0:
+            return
+        oldest = sorted(self._projects.values(), key=attrgetter("last_used"))
+        for project in oldest:
+            if excess <= 0:
+                break
+            if project is keep or not project.lock.acquire(blocking=False):
+                continue  # a request (or an export) is using it right now
+            try:
+                self.drop(project.api_key)
+            finally:
+                project.lock.release()
+            self.evicted += 1
+            excess -= 1
 
     def install(self, project: Project) -> None:
         """Make ``project`` the live tenant of its API key (replacing any other), with its
@@ -74,6 +124,7 @@ class Engine:
         webhooks.install(project)
         project.on_deadline(consent.AUTO_CONSENT, consent.auto_consent)
         project.engine_hooks = self
+        project.last_used = next(self._tick)
         with self.lock:
             old = self._projects.get(project.api_key)
             if old is not None:
@@ -126,6 +177,10 @@ class Engine:
                 for key in dead:
                     del index[key]
             self._sweep_at = max(_MIN_SWEEP, 2 * (len(self._links) + len(self._states)))
+
+    def token_taken(self, token: str) -> bool:
+        """A live link token or OAuth state of any tenant (new ones must differ)."""
+        return self.find_link(token) is not None or self.find_state(token) is not None
 
     def find_link(self, token: str) -> tuple[Project, Link] | None:
         return self._live(self._links.get(token))

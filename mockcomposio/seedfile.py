@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 SCHEMA_FILE = "mock/seed-file.schema.json"
+# Far above any hand-written seed file; a bigger one is a mistake (or an attack).
+MAX_SEED_BYTES = 4 * 1024 * 1024
 
 
 class SeedError(ValueError):
@@ -59,16 +61,15 @@ def validate(doc: Any) -> None:
 def load(path: Path) -> dict[str, Any]:
     """Read and validate a seed file (``.yaml``/``.yml`` as YAML, anything else as JSON)."""
     try:
+        size = path.stat().st_size
+        if size > MAX_SEED_BYTES:
+            raise SeedError(f"seed file {path} is {size} bytes; the limit is {MAX_SEED_BYTES}")
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise SeedError(f"cannot read seed file {path}: {exc}") from exc
     try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            doc = yaml.safe_load(text)
-        else:
-            doc = json.loads(text)
+        yaml_file = path.suffix.lower() in (".yaml", ".yml")
+        doc = _load_yaml(text) if yaml_file else json.loads(text)
     except Exception as exc:  # json.JSONDecodeError or yaml.YAMLError: both mean "fix the file"
         raise SeedError(f"seed file {path} does not parse: {exc}") from exc
     try:
@@ -98,6 +99,23 @@ def tenant_toolkits(section: dict[str, Any], path: str) -> list[Toolkit]:
                                  where=f"{path}.toolkits" if path else "toolkits")
     except CatalogueError as exc:
         raise SeedError(str(exc)) from exc
+
+
+def _load_yaml(text: str) -> Any:
+    """YAML without aliases: ``*ref`` lets a few hundred bytes expand into gigabytes (the
+    "billion laughs"), and a seed file has no need for them."""
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):  # type: ignore[misc]
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None, None, "YAML aliases (*name) are not allowed in seed files; write the "
+                    "value out", event.start_mark)
+            return super().compose_node(parent, index)
+
+    return yaml.load(text, Loader=NoAliasLoader)  # a SafeLoader subclass: no Python tags
 
 
 def check(engine: Engine, doc: dict[str, Any]) -> None:

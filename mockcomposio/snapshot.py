@@ -13,12 +13,15 @@ rebuilt before any live tenant is replaced.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import glob
 import itertools
 import json
 import os
 import random
 import re
+import tempfile
 import types
 import typing
 from collections.abc import Iterable
@@ -231,24 +234,68 @@ def export_engine(engine: Engine, api_keys: Iterable[str] | None = None, *,
                   secrets: bool = True) -> dict[str, Any]:
     """A snapshot of the given tenants (default: all). ``secrets=False`` redacts tokens,
     client secrets and API keys: such a snapshot is for reading and cannot be imported."""
+    # The engine lock only while listing: each tenant is exported under its own lock, so an
+    # export (maybe on a worker thread) never holds up requests of other tenants.
     with engine.lock:
         keys = list(engine.projects) if api_keys is None else list(api_keys)
-        tenants = []
-        for key in keys:
-            project = engine.projects.get(key)
-            if project is None:
-                continue
-            with project.lock:
-                tenants.append(export_project(project))
-        doc: dict[str, Any] = {
-            "format": FORMAT, "version": VERSION, "mockcomposio_version": __version__,
-            "redacted": not secrets,
-            "engine": {"seed": engine.seed, "project_ids": _rng_state(engine._project_ids._rng)},
-            "tenants": tenants,
-        }
+        projects = [p for key in keys if (p := engine.projects.get(key)) is not None]
+        doc = _header(engine, redacted=not secrets)
+    tenants = []
+    for project in projects:
+        with project.lock:
+            tenants.append(export_project(project))
+    doc["tenants"] = tenants
     if not secrets:
         doc["tenants"] = redact(doc["tenants"])
     return doc
+
+
+def _header(engine: Engine, *, redacted: bool) -> dict[str, Any]:
+    return {
+        "format": FORMAT, "version": VERSION, "mockcomposio_version": __version__,
+        "redacted": redacted,
+        "engine": {"seed": engine.seed, "project_ids": _rng_state(engine._project_ids._rng)},
+        "tenants": [],
+    }
+
+
+class IncrementalExport:
+    """The state file's bytes, re-encoding only the tenants marked changed since the last
+    call (the others' encoded JSON is reused): a save costs what changed, not what exists.
+    ``export`` may run on a worker thread; ``mark`` runs on the event loop."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._cache: dict[str, tuple[Project, bytes]] = {}
+        self._changed: set[int] = set()
+        self._all = True
+
+    def mark(self, project: Project | None) -> None:
+        """``project`` changed (None: any tenant may have)."""
+        if project is None:
+            self._all = True
+        else:
+            self._changed.add(id(project))
+
+    def export(self) -> bytes:
+        changed, everything = self._changed, self._all
+        self._changed, self._all = set(), False
+        with self.engine.lock:
+            projects = list(self.engine.projects.values())
+            header = dumps(_header(self.engine, redacted=False))
+        cache: dict[str, tuple[Project, bytes]] = {}
+        for project in projects:
+            hit = self._cache.get(project.api_key)
+            if hit is not None and hit[0] is project and not everything \
+                    and id(project) not in changed:
+                cache[project.api_key] = hit
+                continue
+            with project.lock:
+                data = export_project(project)
+            cache[project.api_key] = (project, dumps(data))
+        self._cache = cache
+        assert header.endswith(b'"tenants":[]}')
+        return header[:-2] + b",".join(enc for _, enc in cache.values()) + b"]}"
 
 
 # -- import -----------------------------------------------------------------------------------
@@ -436,23 +483,39 @@ def consistency_problems(project: Project) -> list[str]:
     return problems
 
 
-def import_snapshot(engine: Engine, doc: Any) -> list[Project]:
+def import_snapshot(engine: Engine, doc: Any, *, engine_state: bool = True) -> list[Project]:
     """Load every tenant of ``doc`` into ``engine``, replacing tenants with the same API key;
-    all-or-nothing (SnapshotError before anything changes). Returns the new projects."""
+    all-or-nothing (SnapshotError before anything changes). Returns the new projects.
+    ``engine_state``: also restore the engine's project-id generator (whole-server imports;
+    a one-tenant import leaves it alone: it is every tenant's)."""
     check_header(doc)
     projects = []
     seen: set[str] = set()
+    ids: dict[str, int] = {}
     for i, data in enumerate(doc["tenants"]):
         project = build_project(engine, data, f"tenants[{i}]")
         if project.api_key in seen:
             raise SnapshotError(f"tenants[{i}].api_key: a second tenant with the same API key")
+        if project.id in ids:
+            raise SnapshotError(f"tenants[{i}].id: project id {project.id!r} is also the id of "
+                                f"tenants[{ids[project.id]}]; project ids must be unique")
         seen.add(project.api_key)
+        ids[project.id] = i
         projects.append(project)
     eng = doc.get("engine") or {}
     project_ids = _restore_rng(eng.get("project_ids"), "engine.project_ids") \
         if isinstance(eng, dict) else None
     with engine.lock:
-        if isinstance(eng, dict) and "project_ids" in eng:
+        for i, project in enumerate(projects):
+            # Another live tenant's id would take over its provider paths (/_oauth/<id>/...)
+            # and links; it is fine only when that tenant is replaced by this import too.
+            owner = engine.project_by_id(project.id)
+            if owner is not None and owner.api_key != project.api_key \
+                    and owner.api_key not in seen:
+                raise SnapshotError(f"tenants[{i}].id: project id {project.id!r} belongs to "
+                                    "another live tenant (another API key); give this tenant "
+                                    "its own id, or import it into a fresh server")
+        if engine_state and isinstance(eng, dict) and "project_ids" in eng:
             engine._project_ids._rng = project_ids
         for project in projects:
             engine.install(project)
@@ -463,14 +526,20 @@ def import_snapshot(engine: Engine, doc: Any) -> list[Project]:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write-then-rename: the file is always either the old or the new complete snapshot."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # Owner-only: the file holds the tenants' tokens and client secrets.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    # One temp file per write (two writers never share one), owner-only (mkstemp's 0600:
+    # the file holds the tenants' tokens and client secrets).
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     try:  # make the rename itself durable (not possible on every platform)
         dir_fd = os.open(path.parent, os.O_RDONLY)
     except OSError:
@@ -481,6 +550,46 @@ def write_atomic(path: Path, data: bytes) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+TMP_SUFFIX = ".tmp"
+
+
+def remove_orphans(path: Path) -> list[Path]:
+    """Delete temp files a killed server left next to ``path`` (call holding its lock)."""
+    removed = []
+    for orphan in path.parent.glob(f".{glob.escape(path.name)}.*{TMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            orphan.unlink()
+            removed.append(orphan)
+    return removed
+
+
+class StateFileLocked(SnapshotError):
+    """Another live server uses the state file."""
+
+
+def lock_state_file(path: Path) -> int:
+    """An exclusive lock on ``path`` (held on a ``.<name>.lock`` file beside it, since saves
+    replace the state file itself) for as long as the returned descriptor stays open."""
+    import fcntl
+
+    lock_path = path.with_name(f".{path.name}.lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise SnapshotError(f"cannot create lock file {lock_path}: {exc}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        raise StateFileLocked(
+            f"state file {path} is in use by another mockcomposio server (lock {lock_path} is "
+            "held); two servers on one state file would overwrite each other's state. Stop "
+            "the other server or give this one its own --state-file.") from exc
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
 
 
 def dumps(doc: dict[str, Any]) -> bytes:

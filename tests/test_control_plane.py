@@ -5,16 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from mockcomposio.domain.models import REASON_REFRESH_PERMANENT
 from mockcomposio.engine import Engine
+from mockcomposio.http.app import create_app
+from mockcomposio.http.policy import Policy
 from mockcomposio.tenant import Tenant
 
 from .conftest import KEY, OTHER
 
 V31 = "/api/v3.1"
 Client = TestClient[Any, Any]
+ADMIN_KEY = "admin-secret"
+# Cross-tenant operations need the server's admin key (serve --admin-key).
+ADMIN = {**KEY, "x-mock-admin-key": ADMIN_KEY}
+
+
+@pytest.fixture
+async def admin_api(aiohttp_client: Any, engine: Engine) -> Client:
+    """The same engine behind an app with an admin key."""
+    return await aiohttp_client(create_app(engine, strict=True,
+                                           policy=Policy(admin_key=ADMIN_KEY)))
 
 
 async def make_config(api: Client, toolkit: str = "github",
@@ -49,14 +62,17 @@ async def control(api: Client, method: str, path: str, body: Any = None,
 
 # -- reset / seed ------------------------------------------------------------------------------
 
-async def test_reset_forgets_only_the_calling_tenant_unless_all(api: Client) -> None:
+async def test_reset_forgets_only_the_calling_tenant_unless_all(api: Client,
+                                                                admin_api: Client) -> None:
     await make_config(api)
     await make_config(api, headers=OTHER)
     out = await control(api, "POST", "reset")
     assert out["reset"] == "tenant"
     assert (await (await api.get(f"{V31}/auth_configs", headers=KEY)).json())["items"] == []
     assert len((await (await api.get(f"{V31}/auth_configs", headers=OTHER)).json())["items"]) == 1
-    out = await control(api, "POST", "reset", {"all": True})
+    await control(api, "POST", "reset", {"all": True}, status=403)  # no admin key: refused
+    assert len((await (await api.get(f"{V31}/auth_configs", headers=OTHER)).json())["items"]) == 1
+    out = await control(admin_api, "POST", "reset", {"all": True}, headers=ADMIN)
     assert out["tenants_dropped"] == 2
     assert (await (await api.get(f"{V31}/auth_configs", headers=OTHER)).json())["items"] == []
 
@@ -267,7 +283,8 @@ async def test_refresh_fault_still_applies_after_a_refused_seed(api: Client,
 
 # -- state -------------------------------------------------------------------------------------
 
-async def test_state_export_redacts_secrets_unless_asked(api: Client, engine: Engine) -> None:
+async def test_state_export_redacts_secrets_unless_asked(api: Client, engine: Engine,
+                                                          admin_api: Client) -> None:
     tenant = Tenant(engine, KEY["x-api-key"], str(api.make_url("")))
     ac = tenant.add_auth_config("github", custom=True,
                                 credentials={"client_id": "cid", "client_secret": "s3cret-value"})
@@ -282,7 +299,9 @@ async def test_state_export_redacts_secrets_unless_asked(api: Client, engine: En
     assert [t["id"] for t in doc["tenants"]] == [tenant.project.id]  # only the caller
     full = await (await api.get("/_mock/state?secrets=true", headers=KEY)).text()
     assert token in full and "s3cret-value" in full
-    everyone = await control(api, "GET", "state?all=true", headers=OTHER)
+    await control(api, "GET", "state?all=true", headers=OTHER, status=403)
+    everyone = await control(admin_api, "GET", "state?all=true",
+                             headers={**OTHER, "x-mock-admin-key": ADMIN_KEY})
     assert len(everyone["tenants"]) == 2  # OTHER exists now too (first request created it)
     refused = await control(api, "POST", "state", doc, status=400)
     assert "redacted" in refused["error"]["message"]
@@ -311,13 +330,15 @@ async def test_state_import_round_trips_into_a_fresh_server(api: Client, engine:
     assert expired["status"] == "EXPIRED"
 
 
-async def test_state_import_is_all_or_nothing(api: Client) -> None:
+async def test_state_import_is_all_or_nothing(api: Client, admin_api: Client) -> None:
     await make_config(api)
     doc = await control(api, "GET", "state?secrets=true")
     good = doc["tenants"][0]
     broken = {**good, "api_key": "key-b", "accounts": [{"id": "ca_x"}]}
     await control(api, "POST", "reset")
-    bad = await control(api, "POST", "state", {**doc, "tenants": [good, broken]}, status=400)
+    # two tenants: the admin's import (a plain key may import only its own tenant)
+    bad = await control(admin_api, "POST", "state", {**doc, "tenants": [good, broken]},
+                        headers=ADMIN, status=400)
     assert "tenants[1].accounts[0]" in bad["error"]["message"]
     assert (await (await api.get(f"{V31}/auth_configs", headers=KEY)).json())["items"] == []
     newer = await control(api, "POST", "state", {**doc, "version": 99}, status=400)
@@ -355,7 +376,7 @@ async def test_every_control_route_matches_its_contract_in_strict_mode(
     from mockcomposio import contracts
     from mockcomposio.http.app import create_app
 
-    app = create_app(Engine(seed=7), strict=True)
+    app = create_app(Engine(seed=7), strict=True, policy=Policy(all_tenants=True))
     api = await aiohttp_client(app)
     ac = await make_config(api)
     await control(api, "POST", "seed", {"auth_configs": [{"ref": "a", "toolkit": "gmail"}],

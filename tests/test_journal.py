@@ -139,6 +139,7 @@ async def test_journal_filters_and_clear(api: Client) -> None:
 
 
 async def test_unmatched_requests_get_a_near_miss_hint(api: Client) -> None:
+    await journal(api)  # the tenant exists (an unrouted request never creates one)
     resp = await api.get(f"{V31}/connected_account/ca_123", headers=KEY)
     assert resp.status == 404
     message = (await resp.json())["error"]["message"]

@@ -407,8 +407,13 @@ def engine_unique(project: Project, prefix: str, length: int) -> str:
     engine-wide by the token alone, but tenants with the same seed (``serve --seed``, two
     tenants of one test) draw the same seeded ids: mixing in the project id keeps the token
     reproducible and makes it the tenant's own."""
-    raw = f"{project.id}:{project.ids.secret('', 32)}".encode()
-    return prefix + base64.urlsafe_b64encode(hashlib.sha256(raw).digest()).decode()[:length]
+    hooks = project.engine_hooks
+    while True:
+        raw = f"{project.id}:{project.ids.secret('', 32)}".encode()
+        token = prefix + base64.urlsafe_b64encode(hashlib.sha256(raw).digest()).decode()[:length]
+        # Never one a live tenant already holds, whatever ids or seeds were imported.
+        if hooks is None or not hooks.token_taken(token):
+            return token
 
 
 def _link_deadline(project: Project, token: str, when: float) -> None:
@@ -471,6 +476,12 @@ def _is_composio_callback(uri: str) -> bool:
     return parts.hostname in COMPOSIO_CALLBACK_HOSTS
 
 
+def _server_callbacks(project: Project) -> list[str]:
+    hooks = project.engine_hooks
+    bases = hooks.base_urls if hooks is not None else []
+    return [uri for base in bases for uri in callback_urls(Origin(base))]
+
+
 def oauth_client(project: Project, ac: AuthConfig, origin: Origin) -> tuple[OAuthApp, str]:
     """The provider app behind an auth config, registered on first use, and the redirect URI
     the flow uses. Managed configs share Composio's built-in app of the toolkit; custom configs
@@ -490,6 +501,12 @@ def oauth_client(project: Project, ac: AuthConfig, origin: Origin) -> tuple[OAut
                 allowed_scopes=spec.available_scopes, scope_separator=spec.scope_separator,
                 access_token_lifetime=spec.access_token_lifetime,
                 issue_refresh_tokens=spec.supports_refresh_token, managed=True))
+        fixed = _server_callbacks(project)
+        if fixed:
+            # A fixed set (the server's own base URLs): the Host header of a request never
+            # registers a redirect URI; an unknown origin gets the server's first base URL.
+            app.redirect_uris = fixed
+            return app, own_callbacks[0] if own_callbacks[0] in fixed else fixed[0]
         redirect_uri = own_callbacks[0]
         for uri in own_callbacks:
             if uri not in app.redirect_uris:

@@ -18,6 +18,30 @@ from .redact import redact
 JOURNAL_LIMIT = 2000
 # Lists in journaled bodies keep this many items (memory: the journal holds 2000 entries).
 MAX_ITEMS = 10
+# Bytes: a request or response body above ENTRY_BYTES is kept as a truncation marker (with
+# a short preview), and a tenant's journal drops its oldest entries past TENANT_BYTES.
+ENTRY_BYTES = 64 * 1024
+TENANT_BYTES = 8 * 1024 * 1024
+PREVIEW_CHARS = 256
+TRUNCATED = "mockcomposio_truncated"
+# Fixed cost counted per entry besides its bodies (path, query, ids, the object itself).
+_ENTRY_OVERHEAD = 400
+
+
+def truncated(size: int, preview: str) -> dict[str, Any]:
+    """What a journal shows instead of a body over ENTRY_BYTES."""
+    return {TRUNCATED: {"bytes": size, "limit": ENTRY_BYTES,
+                        "preview": preview[:PREVIEW_CHARS]}}
+
+
+def body_size(body: Any) -> int:
+    """Bytes of a (redacted) request body as JSON; 0 for none."""
+    if body is None:
+        return 0
+    try:
+        return len(json.dumps(body, separators=(",", ":"), default=str))
+    except (TypeError, ValueError):
+        return len(repr(body))
 
 
 class JournalEntry:
@@ -27,14 +51,15 @@ class JournalEntry:
 
     __slots__ = ("_response", "_response_raw", "at", "duration_ms", "extra", "fault", "hint",
                  "method", "operation", "path", "query", "request_body", "request_id", "seq",
-                 "source", "status", "wall_time")
+                 "size", "source", "status", "wall_time")
 
     def __init__(self, seq: int, at: float, wall_time: float, method: str, path: str,
                  query: str, status: int, duration_ms: float, request_id: str,
                  operation: str | None, request_body: Any = None, response_body: Any = None,
                  hint: str | None = None, fault: str | None = None,
                  extra: dict[str, Any] | None = None, *,
-                 response_raw: bytes | None = None, source: str = "http") -> None:
+                 response_raw: bytes | None = None, request_size: int | None = None,
+                 source: str = "http") -> None:
         self.seq = seq
         self.at = at  # virtual clock of the tenant (seconds since epoch)
         self.wall_time = wall_time  # real time.time()
@@ -45,9 +70,28 @@ class JournalEntry:
         self.duration_ms = duration_ms
         self.request_id = request_id
         self.operation = operation  # route operation name; None when no route matched
+        # request_size: the body's size as sent, when known (its Content-Length); the stored,
+        # redacted body is about that size or smaller, so a small body is not encoded again
+        # just to be measured (the byte budget is approximate anyway).
+        if request_body is None:
+            request_size = 0
+        elif request_size is None or request_size > ENTRY_BYTES:
+            request_size = body_size(request_body)
+        if request_size > ENTRY_BYTES:
+            request_body = truncated(request_size, json.dumps(request_body, default=str)
+                                     [:PREVIEW_CHARS])
+            request_size = PREVIEW_CHARS
+        if response_raw is not None and len(response_raw) > ENTRY_BYTES:
+            response_body = truncated(len(response_raw), response_raw[:PREVIEW_CHARS]
+                                      .decode("utf-8", "replace"))
+            response_raw = None
         self.request_body = request_body  # redacted
         self._response = response_body  # given already decoded (tests, imports)
         self._response_raw = response_raw
+        # What this entry costs the tenant's byte budget (approximately).
+        self.size = (_ENTRY_OVERHEAD + len(path) + len(query) + request_size
+                     + (len(response_raw) if response_raw is not None
+                        else body_size(response_body)))
         self.hint = hint  # near-miss hint when no route matched
         self.fault = fault  # name of the injected fault that answered, if any
         self.extra = extra or {}
@@ -81,8 +125,12 @@ class JournalEntry:
 
 
 class Journal:
-    def __init__(self, limit: int = JOURNAL_LIMIT) -> None:
-        self._entries: deque[JournalEntry] = deque(maxlen=limit)
+    def __init__(self, limit: int = JOURNAL_LIMIT, byte_limit: int = TENANT_BYTES) -> None:
+        self._entries: deque[JournalEntry] = deque()
+        self.limit = limit
+        self.byte_limit = byte_limit
+        self.bytes = 0
+        self.dropped = 0  # oldest entries dropped by either cap
         self._seq = 0
 
     def next_seq(self) -> int:
@@ -91,12 +139,18 @@ class Journal:
 
     def append(self, entry: JournalEntry) -> None:
         self._entries.append(entry)
+        self.bytes += entry.size
+        while len(self._entries) > 1 and (len(self._entries) > self.limit
+                                          or self.bytes > self.byte_limit):
+            self.bytes -= self._entries.popleft().size
+            self.dropped += 1
 
     def entries(self) -> list[JournalEntry]:
         return list(self._entries)
 
     def clear(self) -> None:
         self._entries.clear()
+        self.bytes = 0
 
     def __iter__(self) -> Iterator[JournalEntry]:
         return iter(list(self._entries))

@@ -82,6 +82,12 @@ class AccountIndex:
 class EngineHooks(Protocol):
     def link_opened(self, project: Project, link: Link) -> None: ...
     def state_issued(self, project: Project, link: Link) -> None: ...
+    def token_taken(self, token: str) -> bool: ...
+    base_urls: list[str]
+
+
+# Deleted connected accounts a tenant remembers (issue 19): older ones are forgotten.
+MAX_DELETED_ACCOUNTS = 1000
 
 
 class Project:
@@ -137,6 +143,8 @@ class Project:
         # Set by the Engine so token-addressed objects (links, OAuth states) are findable
         # without an API key.
         self.engine_hooks: EngineHooks | None = None
+        # The engine's use counter when this tenant was last reached (LRU eviction).
+        self.last_used = 0
 
     # -- provider ------------------------------------------------------------------------------
     @property
@@ -221,6 +229,21 @@ class Project:
         del self.accounts[a.id]
         a.deleted = True
         self.deleted_accounts[a.id] = a
+        if len(self.deleted_accounts) > MAX_DELETED_ACCOUNTS + MAX_DELETED_ACCOUNTS // 10:
+            self._forget_deleted()
+
+    def _forget_deleted(self) -> None:
+        """Keep the newest MAX_DELETED_ACCOUNTS deleted accounts (kept at all so their old
+        links still say "deleted"): the oldest tenth goes at once, with the links that point
+        at them, so the scan of the links runs once per hundred deletions."""
+        excess = len(self.deleted_accounts) - MAX_DELETED_ACCOUNTS
+        gone = set(list(self.deleted_accounts)[:excess])
+        for account_id in gone:
+            del self.deleted_accounts[account_id]
+        for token in [t for t, link in self.links.items() if link.connected_account_id in gone]:
+            link = self.links.pop(token)
+            if link.oauth_state is not None:
+                self.links_by_state.pop(link.oauth_state, None)
 
     def log(self, a: ConnectedAccount, event: str, detail: str = "") -> None:
         a.timeline.append(TimelineEvent(self.now(), event, detail))

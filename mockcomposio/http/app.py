@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import inspect
 import json
 import logging
 import time
@@ -29,12 +30,17 @@ from ..domain.project import Project
 from ..domain.redact import redact, redact_form, redact_query
 from ..engine import Engine
 from ..errors import ComposioError, bad_request, missing_api_key
+from .policy import Policy
 
 log = logging.getLogger("mockcomposio.http")
 
 ENGINE_KEY: web.AppKey[Engine] = web.AppKey("engine", Engine)
-# Called after every request that may have changed state (the --state-file saver listens).
-ON_CHANGE_KEY: web.AppKey[list[Callable[[], None]]] = web.AppKey("on_change", list)
+# Cross-tenant opt-in and Host allow-list (issue 19).
+POLICY_KEY: web.AppKey[Policy] = web.AppKey("policy", Policy)
+# Called after every request that may have changed state (the --state-file saver listens),
+# with the tenant it reached, or None when it may have changed any (or none known).
+ON_CHANGE_KEY: web.AppKey[list[Callable[[Project | None], None]]] = web.AppKey("on_change",
+                                                                              list)
 # (method, path template) of every route, for "did you mean" hints on 404s.
 ROUTE_PATHS_KEY: web.AppKey[list[tuple[str, str]]] = web.AppKey("route_paths", list)
 # Per-request keys: what the journal records.
@@ -45,7 +51,10 @@ _REQ_BODY: web.RequestKey[Any] = web.RequestKey("mockcomposio_request_body", obj
 _RESP_BODY: web.RequestKey[Any] = web.RequestKey("mockcomposio_response_body", object)  # bytes
 _FAULT: web.RequestKey[str] = web.RequestKey("mockcomposio_fault", str)
 _HINT: web.RequestKey[str] = web.RequestKey("mockcomposio_hint", str)
+_REFUSED: web.RequestKey[bool] = web.RequestKey("mockcomposio_refused", bool)
 MAX_BODY_BYTES = 1024 * 1024
+# Paths longer than this get no "did you mean" hint (the longest route is under 100).
+MAX_HINT_PATH = 200
 # Nesting levels of a JSON body: API bodies are stored as given, so they must stay well within
 # what deep copies, renders and exports can handle; the control plane's state import carries
 # those stored bodies inside a snapshot, hence more room there.
@@ -77,7 +86,9 @@ class Call:
 
 
 HandlerResult = tuple[int, Any] | web.StreamResponse
-Handler = Callable[[Call], HandlerResult]
+# A handler may also return an awaitable of its result (awaited outside the tenant's lock):
+# for work too long for the event loop, done on a worker thread (whole-server exports).
+Handler = Callable[[Call], HandlerResult | Awaitable[HandlerResult]]
 
 
 @dataclass(frozen=True)
@@ -220,7 +231,9 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
                 request[contracts.STRICT_TENANT_KEY] = True
                 request[contracts.TENANT_VIOLATIONS_KEY] = project.contract_violations
         elif not control:
-            request[_PROJECT] = _tenant_of(engine, request)
+            request[_PROJECT] = owner = _tenant_of(engine, request)
+            if owner is not None:
+                engine.touch(owner)
         if not control and (owner := request.get(_PROJECT)) is not None and owner.faults:
             # Before the body is read or the handler runs: a fault never changes state.
             await _apply_fault(request, owner, route.operation)
@@ -246,6 +259,8 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
                 result = route.handler(call)
         else:
             result = route.handler(call)
+        if inspect.isawaitable(result):
+            result = await result
         if isinstance(result, web.StreamResponse):
             result.headers.setdefault("x-request-id", request_id)
             return result
@@ -281,6 +296,16 @@ async def envelope_middleware(request: web.Request,
     started = time.perf_counter()
     status = 500
     try:
+        policy = request.app.get(POLICY_KEY)
+        if policy is not None and not policy.host_allowed(request.host):
+            # Before any route, tenant or body: a page on another site reaching us through
+            # DNS rebinding gets nothing (issue 19, finding 4).
+            request[_REFUSED] = True
+            raise ComposioError(
+                403, "Request_HostNotAllowed",
+                f"Host {log_safe(request.host)[:100]!r} is not allowed: mockcomposio answers "
+                "IP addresses, localhost and the names given with --allowed-host.",
+                suggested_fix="Start the server with --allowed-host <name> to accept it.")
         response = await handler(request)
         status = response.status
         return response
@@ -314,9 +339,22 @@ async def envelope_middleware(request: web.Request,
     finally:
         elapsed_ms = (time.perf_counter() - started) * 1000
         query = redact_query(request.query_string)
-        log.info("%s %s%s %s %.1fms %s", request.method, request.path,
-                 f"?{query}" if query else "", status, elapsed_ms, request_id)
-        _after(request, status, elapsed_ms, query, request_id)
+        if log.isEnabledFor(logging.INFO):
+            # Control characters escaped: a %0a in a path cannot forge a log line.
+            log.info("%s %s%s %s %.1fms %s", log_safe(request.method), log_safe(request.path),
+                     f"?{log_safe(query)}" if query else "", status, elapsed_ms,
+                     log_safe(request_id))
+        if not request.get(_REFUSED):
+            _after(request, status, elapsed_ms, query, request_id)
+
+
+_CONTROL_CHARS = {i: f"\\x{i:02x}" for i in [*range(0x20), 0x7f, *range(0x80, 0xa0)]}
+_CONTROL_CHARS.update({0x5c: "\\\\", 0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+def log_safe(text: str) -> str:
+    """``text`` with control characters (and backslashes) escaped, for one log line."""
+    return text.translate(_CONTROL_CHARS)
 
 
 def _error(request: web.Request, err: ComposioError, request_id: str) -> web.Response:
@@ -330,19 +368,21 @@ def _after(request: web.Request, status: int, elapsed_ms: float, query: str,
     """Journal the request to its tenant and tell the state saver something may have changed.
     The control plane itself (``/_mock/...``) is neither journaled nor a change when read."""
     path = request.path
+    project: Project | None = request.get(_PROJECT)
     if path.startswith("/_mock/") or path == "/_mock":
         if request.method != "GET":
+            # A reset or import may replace any tenant: a full save.
             for notify in request.app.get(ON_CHANGE_KEY, []):
-                notify()
+                notify(None)
         return
-    for notify in request.app.get(ON_CHANGE_KEY, []):
-        notify()
-    project: Project | None = request.get(_PROJECT)
-    if project is None and _OPERATION not in request:  # no route: journal under the key's tenant
+    if project is None and _OPERATION not in request:
+        # No route: journal under the key's tenant if it exists; never create one for it.
         api_key = request.headers.get("x-api-key", "").strip()
-        project = request.app[ENGINE_KEY].project(api_key) if api_key else None
+        project = request.app[ENGINE_KEY].existing(api_key) if api_key else None
     if project is None:
         return
+    for notify in request.app.get(ON_CHANGE_KEY, []):
+        notify(project)
     journal = project.journal
     journal.append(JournalEntry(
         seq=journal.next_seq(), at=project.clock.now(), wall_time=time.time(),
@@ -350,7 +390,7 @@ def _after(request: web.Request, status: int, elapsed_ms: float, query: str,
         duration_ms=elapsed_ms, request_id=request_id, operation=request.get(_OPERATION),
         request_body=redact(request.get(_REQ_BODY), max_items=JOURNAL_MAX_ITEMS),
         hint=request.get(_HINT), fault=request.get(_FAULT),
-        response_raw=request.get(_RESP_BODY)))
+        response_raw=request.get(_RESP_BODY), request_size=request.content_length))
 
 
 def _not_found(request: web.Request) -> ComposioError:
@@ -378,28 +418,39 @@ def did_you_mean(method: str, path: str, routes: list[tuple[str, str]]) -> str |
     each template's ``{placeholders}`` are filled with the request's own segments first, so a
     typo in a fixed segment is what gets compared."""
     target = path.rstrip("/")
+    if len(target) > MAX_HINT_PATH:
+        return None  # no route is this long; comparing it would only cost time
     segments = target.split("/")
     best: tuple[float, bool, str] | None = None
     for route_method, template in routes:
         parts = template.split("/")
+        if abs(len(parts) - len(segments)) > 1:
+            continue  # a typo changes a segment, it rarely adds or drops two
         filled = "/".join(seg if part.startswith("{") else part
                           for part, seg in zip(parts, segments, strict=True)) \
             if len(parts) == len(segments) else template
-        ratio = difflib.SequenceMatcher(None, target, filled).ratio()
+        matcher = difflib.SequenceMatcher(None, target, filled)
+        # The cheap upper bounds first: most templates are ruled out without the full ratio.
+        if matcher.real_quick_ratio() < 0.8 or matcher.quick_ratio() < 0.8:
+            continue
+        ratio = matcher.ratio()
         candidate = (ratio, route_method == method, f"{route_method} {template}")
         if ratio >= 0.8 and (best is None or candidate[:2] > best[:2]):
             best = candidate
     return best[2] if best else None
 
 
-def create_app(engine: Engine | None = None, *, strict: bool = False) -> web.Application:
+def create_app(engine: Engine | None = None, *, strict: bool = False,
+               policy: Policy | None = None) -> web.Application:
     """``strict``: validate every JSON response against ``contracts/responses``; a violation
-    is answered as a 500 envelope and recorded in ``app[contracts.VIOLATIONS_KEY]``."""
+    is answered as a 500 envelope and recorded in ``app[contracts.VIOLATIONS_KEY]``.
+    ``policy``: cross-tenant opt-in and allowed Host names (default: neither)."""
     from . import webhook_delivery
     from .routes import ROUTES
 
     app = web.Application(middlewares=[envelope_middleware], client_max_size=MAX_BODY_BYTES)
     app[ENGINE_KEY] = engine or Engine()
+    app[POLICY_KEY] = policy or Policy()
     app[contracts.STRICT_KEY] = strict
     app[contracts.VIOLATIONS_KEY] = []
     app[ON_CHANGE_KEY] = []

@@ -2,12 +2,16 @@
 
 Everything the pytest plugin does in-process, over HTTP, for a standalone server. Routes that
 act on a tenant take its ``x-api-key`` like the API does (the calling tenant), and never touch
-another tenant unless the body says so (``reset`` with ``"all": true``; ``state`` import names
-its tenants). Control-plane requests are not journaled and cannot be faulted.
+another tenant unless the body says so (``reset`` with ``"all": true``, ``state?all=true``,
+a ``state`` import naming other API keys) *and* the server allows it: started with
+``--all-tenants``, or the request carries the admin key (``x-mock-admin-key``; see
+``policy.py``). Control-plane requests are not journaled and cannot be faulted.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 from .. import __version__, snapshot
@@ -15,7 +19,21 @@ from ..domain import faults as faults_mod
 from ..domain import journal as journal_mod
 from ..domain.outcomes import Outcome
 from ..errors import ComposioError, bad_request
-from .app import Call, HandlerResult
+from .app import POLICY_KEY, Call, HandlerResult
+from .policy import ADMIN_HEADER
+
+
+def require_cross_tenant(c: Call, what: str) -> None:
+    """403 unless this request may act on other tenants (issue 19, finding 3)."""
+    policy = c.request.app[POLICY_KEY]
+    if policy.cross_tenant(c.request):
+        return
+    raise ComposioError(
+        403, "Mock_CrossTenantForbidden",
+        f"{what} acts on other tenants, which this server does not allow this request.",
+        suggested_fix=f"Send the server's admin key in {ADMIN_HEADER} (serve --admin-key), or "
+        "start a server of your own with --all-tenants; without either, every request sees "
+        "only the tenant of its own x-api-key.")
 
 
 def health(c: Call) -> HandlerResult:
@@ -67,6 +85,7 @@ def reset(c: Call) -> HandlerResult:
     ``{"all": true}``: forget every tenant of the server."""
     body = c.body or {}
     if body.get("all"):
+        require_cross_tenant(c, 'POST /_mock/reset {"all": true}')
         dropped = len(c.engine.projects)
         for key in list(c.engine.projects):
             c.engine.drop(key)
@@ -288,16 +307,31 @@ def _flag(c: Call, name: str) -> bool:
     return c.query.get(name, "").lower() in ("1", "true", "yes")
 
 
-def state_export(c: Call) -> HandlerResult:
+def state_export(c: Call) -> HandlerResult | Awaitable[HandlerResult]:
     """The calling tenant (``?all=true``: every tenant) as a versioned snapshot; secrets are
     redacted unless ``?secrets=true`` (only an unredacted snapshot can be imported)."""
-    keys = None if _flag(c, "all") else [c.project.api_key]
-    return 200, snapshot.export_engine(c.engine, keys, secrets=_flag(c, "secrets"))
+    secrets = _flag(c, "secrets")
+    if not _flag(c, "all"):
+        return 200, snapshot.export_engine(c.engine, [c.project.api_key], secrets=secrets)
+    require_cross_tenant(c, "GET /_mock/state?all=true")
+
+    async def everyone() -> HandlerResult:
+        # Every tenant can be many MB: exported on a worker thread (each tenant under its
+        # own lock), so the event loop keeps answering meanwhile.
+        doc = await asyncio.to_thread(snapshot.export_engine, c.engine, None, secrets=secrets)
+        return 200, doc
+
+    return everyone()
 
 
 def state_import(c: Call) -> HandlerResult:
+    admin = c.request.app[POLICY_KEY].cross_tenant(c.request)
     try:
-        projects = snapshot.import_snapshot(c.engine, c.body)
+        snapshot.check_header(c.body)  # a wrong or redacted file is told so first
+        if any(not isinstance(t, dict) or t.get("api_key") != c.project.api_key
+               for t in c.body["tenants"]):
+            require_cross_tenant(c, "A snapshot naming other API keys than the caller's")
+        projects = snapshot.import_snapshot(c.engine, c.body, engine_state=admin)
     except snapshot.SnapshotError as exc:
         raise ComposioError(400, "Mock_InvalidSnapshot", f"Snapshot refused: {exc}",
                             suggested_fix="Send a snapshot from GET /_mock/state?secrets=true; "

@@ -7,7 +7,11 @@ blocks any other script as a second line of defence. The approve / deny buttons 
 ``POST /_mock/inspector/links/{token}/decide``, which completes the link in-process exactly as
 the end user's browser would (:func:`mockcomposio.domain.consent.complete_link`).
 
-It lists every tenant of the engine: it is a tool for a developer on loopback, like the server.
+It shows the tenant whose API key the page was given (typed in, or ``/_mock/#key=<api key>``;
+sent as ``x-api-key``). Every tenant (the most recently used first, at most MAX_TENANTS_SHOWN)
+only when the server allows cross-tenant access: ``serve --all-tenants``, the admin key in
+``x-mock-admin-key`` (``/_mock/#admin=<admin key>`` makes the page send it), or the pytest
+plugin's own server (one test run owns all its tenants).
 Nothing secret leaves it: API keys and auth-config secrets are masked as the API masks them
 (first 4 characters + ``...``), token values are never sent, and journal entries get a second
 redaction pass.
@@ -16,6 +20,7 @@ redaction pass.
 from __future__ import annotations
 
 import secrets
+from operator import attrgetter
 from typing import Any
 
 from aiohttp import web
@@ -26,10 +31,13 @@ from ..domain.models import PENDING_STATUSES, ConnectedAccount, Link
 from ..domain.outcomes import Outcome
 from ..domain.project import Project
 from ..errors import ComposioError
-from .app import Call, HandlerResult, Route
+from .app import POLICY_KEY, Call, HandlerResult, Route
 
 JOURNAL_SHOWN = 200  # newest entries per tenant sent to the page (the journal keeps more)
 POLL_MS = 1000
+# Tenants in one data call when every tenant is shown: the call runs on the event loop every
+# second, so its cost must not grow with the number of (mostly idle) tenants.
+MAX_TENANTS_SHOWN = 50
 
 # The journal is redacted when written (domain/redact.py); the page runs the same redaction
 # again, so an entry written without it can never show a secret.
@@ -179,12 +187,30 @@ def _webhooks(project: Project) -> dict[str, Any]:
     }
 
 
+def _caller(c: Call) -> Project | None:
+    """The tenant of the request's x-api-key, if it exists (the inspector never creates one)."""
+    key = c.request.headers.get("x-api-key", "").strip()
+    return c.engine.existing(key) if key else None
+
+
 def data(c: Call) -> HandlerResult:
+    everyone = c.request.app[POLICY_KEY].cross_tenant(c.request)
+    if everyone:
+        projects = list(c.engine.projects.values())
+        total = len(projects)
+        if total > MAX_TENANTS_SHOWN:
+            # The most recently used, newest first (a C sort: ~3 ms for 20,000 tenants).
+            projects = sorted(projects, key=attrgetter("last_used"))[:-MAX_TENANTS_SHOWN - 1:-1]
+    else:
+        mine = _caller(c)
+        projects = [mine] if mine is not None else []
+        total = len(projects)
     tenants = []
-    for project in list(c.engine.projects.values()):
+    for project in projects:
         with project.lock:
             tenants.append(tenant_view(project))
-    return 200, {"tenants": tenants, "poll_ms": POLL_MS}
+    return 200, {"tenants": tenants, "poll_ms": POLL_MS, "tenants_total": total,
+                 "scope": "all" if everyone else "tenant"}
 
 
 # -- approve / deny -------------------------------------------------------------------------
@@ -203,6 +229,11 @@ def decide_link(c: Call) -> HandlerResult:
                             f"No pending link {token}: it does not exist or its tenant was "
                             "reset.", suggested_fix="Reload the inspector; the link is gone.")
     project, link = hit
+    if not c.request.app[POLICY_KEY].cross_tenant(c.request) and _caller(c) is not project:
+        raise ComposioError(403, "Inspector_OtherTenant",
+                            f"Link {token} belongs to a tenant other than the one of your "
+                            "x-api-key.", suggested_fix="Open the inspector with that "
+                            "tenant's API key (or start the server with --all-tenants).")
     decision = body["decision"]
     scopes = body.get("scopes")
     with project.lock:
@@ -298,6 +329,8 @@ pre{white-space:pre-wrap;word-break:break-all;background:#f4f5f7;padding:.4rem;m
 <body>
 <header><h1>mockcomposio inspector</h1>
 <input id="filter" type="search" placeholder="filter by user_id or id" aria-label="filter">
+<input id="apikey" type="password" placeholder="your tenant's API key" aria-label="API key"
+  autocomplete="off">
 <span id="conn">connecting…</span></header>
 <div id="flash" role="status"></div>
 <main id="root"><p class="empty">Loading…</p></main>
@@ -308,6 +341,31 @@ const root = document.getElementById("root");
 const conn = document.getElementById("conn");
 const flash = document.getElementById("flash");
 const filterBox = document.getElementById("filter");
+const keyBox = document.getElementById("apikey");
+// The tenant to show: from /_mock/#key=<api key> (a fragment never reaches a server or its
+// logs) or typed in; kept for this tab only.
+// An admin (serve --admin-key) opens /_mock/#admin=<admin key> to see every tenant.
+function keyFromHash() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  for (const [name, item] of [["key", "mockcomposio-key"], ["admin", "mockcomposio-admin"]]) {
+    if (params.get(name)) sessionStorage.setItem(item, params.get(name));
+  }
+  if (location.hash) history.replaceState(null, "", location.pathname);
+  keyBox.value = sessionStorage.getItem("mockcomposio-key") || "";
+}
+keyFromHash();
+window.addEventListener("hashchange", () => {
+  keyFromHash();
+  lastSignature = null;
+  refresh();
+});
+function keyHeaders(extra) {
+  const h = Object.assign({}, extra || {});
+  if (keyBox.value) h["x-api-key"] = keyBox.value;
+  const admin = sessionStorage.getItem("mockcomposio-admin");
+  if (admin) h["x-mock-admin-key"] = admin;
+  return h;
+}
 // UI state kept across re-renders: unticked scopes of pending links, open <details>.
 const unticked = new Map();
 const opened = new Set();
@@ -526,8 +584,13 @@ function render(data) {
   const filter = filterBox.value.trim().toLowerCase();
   const frag = document.createDocumentFragment();
   if (data.tenants.length === 0)
-    frag.append(el("p", {class: "empty"}, "No tenants yet: any request with an x-api-key " +
-                   "creates one."));
+    frag.append(el("p", {class: "empty"}, data.scope === "all"
+      ? "No tenants yet: any request with an x-api-key creates one."
+      : "Enter your tenant's API key above (or open /_mock/#key=<api key>) to see it. " +
+        "Every tenant is shown only by a server started with --all-tenants."));
+  else if (data.tenants_total > data.tenants.length)
+    frag.append(el("p", {class: "muted"}, "Showing the " + data.tenants.length +
+                   " most recently used of " + data.tenants_total + " tenants."));
   for (const t of data.tenants) {
     frag.append(el("section", {class: "tenant", "data-tenant-id": t.id},
       el("h2", {}, "Tenant ", el("code", {}, t.id), " · API key ",
@@ -562,7 +625,8 @@ function tick(data) {
 
 async function refresh() {
   try {
-    const response = await fetch("/_mock/inspector/data", {cache: "no-store"});
+    const response = await fetch("/_mock/inspector/data", {cache: "no-store",
+                                                           headers: keyHeaders()});
     if (!response.ok) throw new Error("HTTP " + response.status);
     const data = await response.json();
     const signature = JSON.stringify(data.tenants.map(t => ({...t, now: 0})));
@@ -586,7 +650,7 @@ async function decide(link, decision, boxes) {
   try {
     const response = await fetch("/_mock/inspector/links/" + encodeURIComponent(link.token) +
                                  "/decide", {method: "POST", body: JSON.stringify(body),
-                                 headers: {"content-type": "application/json"}});
+                                 headers: keyHeaders({"content-type": "application/json"})});
     const result = await response.json();
     flash.textContent = response.ok
       ? result.connected_account_id + " → " + result.status +
@@ -600,6 +664,11 @@ async function decide(link, decision, boxes) {
 }
 
 filterBox.addEventListener("input", () => { if (lastData) render(lastData); });
+keyBox.addEventListener("change", () => {
+  sessionStorage.setItem("mockcomposio-key", keyBox.value);
+  lastSignature = null;
+  refresh();
+});
 refresh();
 setInterval(refresh, POLL_MS);
 </script>

@@ -242,11 +242,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def mock_composio_server(pytestconfig: pytest.Config) -> Iterator[Any]:
     """The fake on a loopback port for the whole session (one per xdist worker)."""
     from ..engine import Engine
+    from ..http.policy import Policy
     from ..server import LiveServer
 
     # Strict contract checking is per tenant (Project.strict_contracts), not server-wide, so
     # one server serves strict and lenient tests alike.
-    server = LiveServer(Engine()).start()
+    # The session's own server: every tenant on it is this test run's, so the inspector and
+    # the control plane may see them all.
+    server = LiveServer(Engine(), policy=Policy(all_tenants=True)).start()
     try:
         yield server
     finally:

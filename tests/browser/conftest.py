@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from mockcomposio.engine import Engine
+from mockcomposio.http.policy import Policy
 from mockcomposio.server import LiveServer
 from mockcomposio.tenant import Tenant
 
@@ -92,7 +93,8 @@ def chromium() -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[LiveServer]:
     # strict: every JSON response the pages trigger must match its contract.
-    server = LiveServer(Engine(), strict=True).start()
+    # all_tenants: the inspector tests look at tenants the test process made in-process.
+    server = LiveServer(Engine(), strict=True, policy=Policy(all_tenants=True)).start()
     yield server
     server.stop()
 
