@@ -21,7 +21,9 @@ log = logging.getLogger("mockcomposio.server")
 
 
 async def _start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    from .http.app import EnvelopeAppRunner  # parser errors answered in the envelope too
+
+    runner = EnvelopeAppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

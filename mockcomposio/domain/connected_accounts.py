@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -150,8 +151,26 @@ def _toolkit_and_scheme(project: Project, ac: AuthConfig) -> tuple[Toolkit, Auth
     return toolkit, spec
 
 
+def check_callback_url(url: Any, name: str = "callback_url") -> str | None:
+    """A URL the end user's browser can be redirected to: a string without control characters
+    or spaces (they cannot go into a Location header, so the redirect after consent would die
+    with no response)."""
+    if url is None or url == "":
+        return None
+    if not isinstance(url, str):
+        raise bad_request(f"{name} must be a string URL.", slug="ConnectedAccount_BadRequest",
+                          code=600, errors=[f"{name}: expected a string"])
+    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
+        raise bad_request(f"{name} must not contain control characters or whitespace.",
+                          slug="ConnectedAccount_BadRequest", code=600,
+                          errors=[f"{name}: control character or whitespace"],
+                          suggested_fix="Percent-encode the URL (e.g. %20 for a space).")
+    return url
+
+
 def _new_account(project: Project, ac: AuthConfig, user_id: str, status: str, *, via: str,
                  callback_url: str | None, alias: str | None) -> ConnectedAccount:
+    check_callback_url(callback_url)
     if alias is not None:
         _check_alias_free(project, user_id, ac.toolkit, alias, None)
     now = project.now()
@@ -646,6 +665,7 @@ def refresh(project: Project, origin: Origin, account_id: str,
     _, spec = _toolkit_and_scheme(project, ac)
     if not spec.is_oauth:
         return account, None
+    check_callback_url(redirect_url, "redirect_url")
     project.set_status(account, INITIATED, None, event="re-authorization requested")
     callback = redirect_url or account.callback_url
     link_obj = _open_link(project, account, ac, callback)

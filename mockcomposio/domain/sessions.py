@@ -208,6 +208,8 @@ def create(project: Project, origin: Origin, body: Mapping[str, Any]) -> Session
     if not isinstance(raw_mc, Mapping):
         raise _validation("manage_connections must be an object {enable, callback_url}.")
     manage = {("enabled" if k == "enable" else k): v for k, v in raw_mc.items()}
+    connected_accounts.check_callback_url(manage.get("callback_url"),
+                                          "manage_connections.callback_url")
     manage["enabled"] = manage.get("enabled") is not False
     if "wait_for_connections" in manage:
         manage["enable_wait_for_connections"] = manage.pop("wait_for_connections")
@@ -365,6 +367,7 @@ def link(project: Project, origin: Origin, session_id: str, *, toolkit: str,
 def _link(project: Project, origin: Origin, session: Session, toolkit: Toolkit, *,
           callback_url: str | None, alias: str | None = None,
           ) -> tuple[ConnectedAccount, Any, str]:
+    callback_url = connected_accounts.check_callback_url(callback_url or session.callback_url)
     if toolkit.slug in session.connected_accounts:
         raise bad_request(
             f"Cannot create a link for toolkit {toolkit.slug}: a connected account is already "
@@ -375,7 +378,7 @@ def _link(project: Project, origin: Origin, session: Session, toolkit: Toolkit, 
     ac = resolve_auth_config(project, origin, session, toolkit)
     return connected_accounts.link(
         project, origin, auth_config_id=ac.id, user_id=session.user_id,
-        callback_url=callback_url or session.callback_url, alias=alias, via="session")
+        callback_url=callback_url, alias=alias, via="session")
 
 
 # -- toolkits listing ------------------------------------------------------------------------

@@ -8,10 +8,12 @@ its tenants). Control-plane requests are not journaled and cannot be faulted.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 from typing import Any
 
 from .. import __version__, snapshot
+from ..clock import ClockRangeError, check_epoch
 from ..domain import faults as faults_mod
 from ..domain import journal as journal_mod
 from ..domain.outcomes import Outcome
@@ -95,34 +97,45 @@ def clock_get(c: Call) -> HandlerResult:
 
 def clock_update(c: Call) -> HandlerResult:
     """``{"advance": seconds}``, ``{"set": epoch seconds | ISO-8601}``, ``{"freeze": bool}``
-    (applied in the order freeze, set, advance); due expiries run at once."""
+    (applied in the order freeze, set, advance); due expiries run at once. The whole request is
+    tried on a copy of the clock first: a refused one leaves the clock untouched."""
     body = c.body or {}
     project = c.project
-    if "freeze" in body:
-        if body["freeze"]:
-            project.clock.freeze()
-        else:
-            project.clock.unfreeze()
-    if "set" in body:
-        project.clock.set(_epoch(body["set"]))
-    if "advance" in body:
-        project.clock.advance(float(body["advance"]))
+    trial = copy.copy(project.clock)
+    try:
+        if "freeze" in body:
+            if body["freeze"]:
+                trial.freeze()
+            else:
+                trial.unfreeze()
+        if "set" in body:
+            trial.set(_epoch(body["set"]))
+        if "advance" in body:
+            trial.advance(body["advance"])
+    except ClockRangeError as exc:
+        raise bad_request(f"Cannot move the clock: {exc}.", slug="Validation_Error",
+                          suggested_fix='Send e.g. {"advance": 3600} or '
+                          '{"set": "2030-01-01T00:00:00Z"}.') from exc
+    project.clock._offset, project.clock._frozen_at = trial._offset, trial._frozen_at
     project.run_due()
     return 200, _clock_json(c)
 
 
 def _epoch(value: Any) -> float:
-    if isinstance(value, int | float):
-        return float(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return check_epoch(value, "set")
     try:
         when = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError as exc:
-        raise bad_request(f"set: {value!r} is neither epoch seconds nor an ISO-8601 time.",
-                          slug="Validation_Error",
+        raise bad_request(f"set: {str(value)[:60]!r} is neither epoch seconds nor an ISO-8601 "
+                          "time.", slug="Validation_Error",
                           suggested_fix='Send e.g. {"set": "2030-01-01T00:00:00Z"}.') from exc
     if when.tzinfo is None:
         when = when.replace(tzinfo=_dt.UTC)
-    return when.timestamp()
+    try:
+        return check_epoch(when.timestamp(), "set")
+    except (OverflowError, ValueError) as exc:
+        raise ClockRangeError(str(exc)) from exc
 
 
 # -- consent -----------------------------------------------------------------------------------
