@@ -245,3 +245,46 @@ async def test_unparsable_requests_get_the_envelope(world: World, raw: bytes) ->
     assert head.startswith((b"HTTP/1.1 400", b"HTTP/1.0 400")), answer[:300]
     assert b"application/json" in head.lower()
     assert_envelope(400, json.loads(payload), "Request_Malformed")
+
+
+# -- the strict-mode audit: API-key accounts that expire or fail -------------------------------
+
+@pytest.mark.parametrize("status", ["EXPIRED", "FAILED"])
+@pytest.mark.parametrize("toolkit", ["serpapi", "gmail"])
+async def test_expired_and_failed_accounts_render_within_their_scheme(
+        aiohttp_client: Any, toolkit: str, status: str) -> None:
+    """Under strict contracts, ``Tenant.add_account(<API-key toolkit>, status="EXPIRED")``
+    answered a 500: the spec's API_KEY state has no EXPIRED or FAILED ``val``. The real API
+    expires an abandoned initiation whatever the scheme (reference S6), so the top-level status
+    says EXPIRED/FAILED and an API-key ``val`` keeps the last status its scheme allows."""
+    from mockcomposio.tenant import Tenant
+
+    engine = Engine(seed=2)
+    client = await aiohttp_client(create_app(engine, strict=True))
+    tenant = Tenant(engine, "key-a", str(client.make_url("")))
+    arranged = tenant.add_account(toolkit, "u1", status=status)
+    async with client.get(f"{V31}/connected_accounts/{arranged.id}",
+                          headers={"x-api-key": "key-a"}) as resp:
+        body = await resp.json()
+        assert resp.status == 200, body
+    assert body["status"] == status
+    if toolkit == "gmail":
+        assert body["state"]["val"]["status"] == status
+    else:  # the strict app checked the rest against the scheme's state
+        assert body["state"]["val"]["status"] in ("INITIATED", "ACTIVE")
+    async with client.get(f"{V31}/connected_accounts", headers={"x-api-key": "key-a"}) as resp:
+        assert resp.status == 200, await resp.text()
+
+
+async def test_an_abandoned_api_key_link_expires_and_renders_strictly(world: World) -> None:
+    """The state machine's finding: an API-key account left INITIATED past 10 minutes."""
+    linked = await post_json(world, "/connected_accounts/link", {
+        "auth_config_id": world.ids["ac_key"], "user_id": "abandons"})
+    status, _ = await raw_post(world, "/_mock/clock", b'{"advance": 601}')
+    assert status == 200
+    status, body, _ = await world.request(
+        "GET", f"{V31}/connected_accounts/{linked['connected_account_id']}",
+        headers=world.headers)
+    assert status == 200, body
+    assert body["status"] == "EXPIRED" and body["state"]["val"]["status"] == "INITIATED"
+    assert body["status_reason"] == "Connection initiation did not complete within 10 minutes"

@@ -102,7 +102,8 @@ class Harness:
         self.engine = Engine(seed=21)
 
         async def start() -> TestClient[Any, Any]:
-            client: TestClient[Any, Any] = TestClient(TestServer(create_app(self.engine)))
+            client: TestClient[Any, Any] = TestClient(TestServer(
+                create_app(self.engine, strict=True)))
             await client.start_server()
             return client
 

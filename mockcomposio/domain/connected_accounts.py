@@ -49,6 +49,7 @@ from .models import (
     ConnectedAccount,
     Link,
     TokenState,
+    terminal_val,
 )
 from .project import Project
 from .provider import OAuthApp, ProviderError
@@ -323,7 +324,7 @@ def _link_deadline(project: Project, token: str, when: float) -> None:
     if account is not None and account.status in PENDING_STATUSES \
             and account.link_token == token:
         project.set_status(account, EXPIRED, REASON_INITIATION_TIMEOUT, event="link expired")
-        account.val = {"status": EXPIRED, "expired_at": project.clock.iso(when)}
+        terminal_val(account, {"status": EXPIRED, "expired_at": project.clock.iso(when)})
 
 
 # -- the Connect Link / provider round trip --------------------------------------------------
@@ -530,7 +531,7 @@ def complete_callback(project: Project, link_obj: Link, query: Mapping[str, str]
 
 def _fail(project: Project, account: ConnectedAccount, reason: str, error: str) -> None:
     project.set_status(account, FAILED, reason, event="authorization failed")
-    account.val = {"status": FAILED, "error": error, "error_description": reason}
+    terminal_val(account, {"status": FAILED, "error": error, "error_description": reason})
 
 
 def _store_tokens(project: Project, account: ConnectedAccount, token: TokenState,

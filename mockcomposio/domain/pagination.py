@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ..errors import bad_request
+from ..strict_json import strict_json_loads
 
 T = TypeVar("T")
 
@@ -24,15 +25,10 @@ def encode_cursor(page: int, limit: int) -> str:
 MAX_CURSOR_VALUE = 2**31 - 1
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
 def decode_cursor(cursor: str) -> tuple[int, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()),
-                          parse_constant=_no_constant)
+        data = strict_json_loads(base64.urlsafe_b64decode(padded.encode()))
         page, limit = data["page"], data["limit"]
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError,
             RecursionError) as exc:

@@ -6,7 +6,7 @@ from typing import Any
 
 from . import auth_configs
 from .catalogue import SECRET_FIELD_NAMES
-from .models import AuthConfig, ConnectedAccount, Link
+from .models import AuthConfig, ConnectedAccount, Link, val_status
 from .project import Project
 
 
@@ -75,7 +75,7 @@ def auth_config_created(ac: AuthConfig) -> dict[str, Any]:
 
 def account_state_val(project: Project, a: ConnectedAccount) -> dict[str, Any]:
     val = dict(a.val)
-    val["status"] = a.status
+    val["status"] = val_status(a.auth_scheme, a.status, val.get("status"))
     if project.mask_secrets:
         val = _masked(val, _secret_names(project, a.toolkit))
     return val

@@ -10,8 +10,6 @@ import asyncio
 import difflib
 import json
 import logging
-import math
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -33,6 +31,8 @@ from ..domain.project import Project
 from ..domain.redact import redact, redact_form, redact_query
 from ..engine import Engine
 from ..errors import ComposioError, bad_request, missing_api_key
+from ..strict_json import MAX_INT_DIGITS as MAX_INT_DIGITS
+from ..strict_json import body_problem, strict_json_loads
 
 log = logging.getLogger("mockcomposio.http")
 
@@ -149,63 +149,6 @@ async def _read_json(request: web.Request, max_depth: int = MAX_JSON_DEPTH) -> A
                           suggested_fix="No Composio request needs this; send plain JSON "
                           "text and numbers.")
     return body
-
-
-# JSON integers longer than this are refused (Python's own limit is 4,300 digits; a Composio
-# id, count or epoch never comes near, and JavaScript could not even represent them exactly).
-MAX_INT_DIGITS = 100
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _parse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _parse_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError("a number is out of double range")
-    return value
-
-
-def _parse_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise ValueError(f"an integer of {len(text)} digits is out of range")
-    return int(text)
-
-
-def strict_json_loads(raw: bytes | str) -> Any:
-    """JSON as RFC 8259 has it: NaN, Infinity, numbers overflowing a double and integers past
-    ``MAX_INT_DIGITS`` digits raise ValueError instead of being stored (they broke every later
-    render, clock computation or export)."""
-    return json.loads(raw, parse_constant=_parse_constant, parse_float=_parse_float,
-                      parse_int=_parse_int)
-
-
-def body_problem(value: Any, limit: int) -> str | None:
-    """What makes a parsed body unusable: nesting past ``limit`` (stored as given, it would break
-    every later deep copy, render or export) or a lone UTF-16 surrogate in a string (it cannot
-    be encoded as UTF-8, so every page showing it would fail)."""
-    stack = [(value, 1)]
-    while stack:  # iterative: the body may be deeper than Python's recursion limit
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                # the value itself is not echoed: it may be a secret
-                return "has a string with a lone UTF-16 surrogate (\\ud800-\\udfff)"
-            continue
-        if isinstance(item, dict):
-            children: Any = item.values()
-            if any(_SURROGATE.search(k) for k in item):
-                return "has a key with a lone UTF-16 surrogate (\\ud800-\\udfff)"
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if children and depth > limit:
-            return f"nests deeper than {limit} levels"
-        stack.extend((child, depth + 1) for child in children)
-    return None
 
 
 async def _read_form(request: web.Request) -> dict[str, list[str]]:

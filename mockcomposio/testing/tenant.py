@@ -33,6 +33,7 @@ from ..domain.models import (
     AuthConfig,
     ConnectedAccount,
     Link,
+    terminal_val,
 )
 from .consent import ConsentDriver, ConsentResult, Outcome
 
@@ -313,10 +314,10 @@ class Tenant:
             elif status == EXPIRED:
                 project.set_status(account, EXPIRED, status_reason or REASON_REFRESH_PERMANENT,
                                    event="expired (arranged by the test)")
-                account.val = {"status": EXPIRED, "expired_at": project.clock.iso()}
+                terminal_val(account, {"status": EXPIRED, "expired_at": project.clock.iso()})
             elif status == FAILED and account.status != FAILED:  # non-OAuth: no consent to deny
                 project.set_status(account, FAILED, status_reason or "Arranged by the test")
-                account.val = {"status": FAILED}
+                terminal_val(account, {"status": FAILED})
             elif status not in (ACTIVE, FAILED):
                 project.set_status(account, status, status_reason)
                 account.val["status"] = status
