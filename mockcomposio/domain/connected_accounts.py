@@ -236,6 +236,7 @@ def initiate(project: Project, origin: Origin, *, auth_config_id: str, user_id: 
     ac = auth_configs.require_usable(project, auth_config_id)
     toolkit, spec = _toolkit_and_scheme(project, ac)
     val = dict((state or {}).get("val") or {})
+    auth_configs.check_secret_values(toolkit, val, "connection.state.val")
     if spec.is_oauth:
         if val.get("access_token"):
             # Importing an existing token (auth_scheme.oauth2(access_token=...)): ACTIVE now.

@@ -12,8 +12,10 @@ from .project import Project
 
 def mask(value: Any) -> Any:
     """Composio's masking: the first 4 characters then ``...``; short values become REDACTED."""
-    if not isinstance(value, str):
+    if value is None or isinstance(value, bool | int | float):
         return value
+    if not isinstance(value, str):  # a list or object under a secret key: nothing of it shows
+        return "REDACTED"
     return value[:4] + "..." if len(value) > 4 else "REDACTED"
 
 
