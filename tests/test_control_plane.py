@@ -299,7 +299,7 @@ async def test_state_import_round_trips_into_a_fresh_server(api: Client, engine:
     pending = await link(api, ac, "u2")
     doc = await control(api, "GET", "state?secrets=true")
 
-    fresh = await aiohttp_client(create_app(Engine()))
+    fresh = await aiohttp_client(create_app(Engine(), strict=True))
     out = await control(fresh, "POST", "state", doc)
     assert out["imported"][0]["accounts"] == 2
     restored = await (await fresh.get(f"{V31}/connected_accounts/{active}", headers=KEY)).json()

@@ -156,7 +156,7 @@ async def build_world(client: Client, engine: Engine, api_key: str = "key-a") ->
 @pytest.fixture
 async def world(aiohttp_client: Any) -> World:
     engine = Engine(seed=5)
-    client = await aiohttp_client(create_app(engine))
+    client = await aiohttp_client(create_app(engine, strict=True))
     return await build_world(client, engine)
 
 
