@@ -192,6 +192,7 @@ def test_concurrent_flows_fast() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # a long run, not a hang
 def test_two_thousand_concurrent_flows() -> None:
     check_flows(2000)
 

@@ -189,6 +189,7 @@ def test_mutated_snapshot_imports_fast(harness: Harness) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # a long run, not a hang
 def test_a_thousand_mutated_snapshot_imports(harness: Harness) -> None:
     fuzz_imports(harness, EXAMPLES)
 

@@ -524,6 +524,7 @@ def test_state_machine_fast() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # a long run, not a hang
 def test_state_machine_hundreds_of_runs() -> None:
     harness = run_model(examples=300, steps=30)
     # Every rule of the model was reached, not only the easy paths.
