@@ -206,7 +206,7 @@ def faults_create(c: Call) -> HandlerResult:
     body = c.body or {}
     preset = body.get("preset")
     operation = body.get("operation")
-    if preset == faults_mod.TOKEN_REFRESH_FAILURE:
+    if preset in faults_mod.REFRESH_PRESETS:
         operation = "provider.refresh"  # not a request: every refresh of the tenant's tokens
     elif operation is None:
         raise bad_request("operation is required (a route operation such as "

@@ -368,7 +368,9 @@ class Tenant:
         ``operation`` (a route-table name such as ``connected_accounts.list``, or ``*``) are
         answered with ``preset`` (``rate_limit``, ``auth_config_not_found``, ``server_error``,
         ``invalid_api_key``) and/or delayed; ``preset="token_refresh_failure"`` makes the
-        provider refuse the next refresh instead. ``times=None``: until cleared."""
+        provider refuse the next refresh instead (``token_refresh_transient``: answer it
+        503 temporarily_unavailable; the refresh is retried a minute later and the account
+        EXPIRED after 3 failures). ``times=None``: until cleared."""
         return self.project.faults.add(operation, preset=preset, latency_ms=latency_ms,
                                        times=times, retry_after=retry_after)
 
