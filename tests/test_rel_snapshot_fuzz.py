@@ -166,6 +166,8 @@ def check_tenant_works(h: Harness, key: str) -> None:
     # Time passing fires every stored timer (link expiries, token refreshes).
     for advance in (61, 601, 4000, 90 * 86400):
         status, body = h.call("POST", "/_mock/clock", key, json={"advance": advance})
+        if status == 400 and "Cannot move the clock" in body["error"]["message"]:
+            break  # a clock imported at the end of the range: refused, and nothing moved
         assert status == 200, (advance, str(body)[:300])
         for path in paths[:3]:
             status, body = h.call("GET", path, key)

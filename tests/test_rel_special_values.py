@@ -288,3 +288,22 @@ async def test_an_abandoned_api_key_link_expires_and_renders_strictly(world: Wor
     assert status == 200, body
     assert body["status"] == "EXPIRED" and body["state"]["val"]["status"] == "INITIATED"
     assert body["status_reason"] == "Connection initiation did not complete within 10 minutes"
+
+
+# -- found by schemathesis against serve --strict ----------------------------------------------
+
+@pytest.mark.parametrize("workbench", [{"auto_offload_threshold": 0},
+                                       {"auto_offload_threshold": -5},
+                                       {"enable_proxy_execution": "yes"}])
+async def test_session_workbench_values_the_spec_forbids_are_a_400(world: World,
+                                                                   workbench: Any) -> None:
+    """``workbench.auto_offload_threshold: 0`` was accepted and echoed in the session's config,
+    which the response contract forbids (exclusiveMinimum 0): a strict server answered 500."""
+    status, body, _ = await world.request("POST", f"{V31}/tool_router/session", json={
+        "user_id": "u", "workbench": workbench}, headers=world.headers)
+    assert_envelope(status, body, "Validation_Error")
+    assert "workbench." in body["error"]["message"]
+    created = await post_json(world, "/tool_router/session", {
+        "user_id": "u", "workbench": {"auto_offload_threshold": 0.5,
+                                      "enable_proxy_execution": False}})
+    assert created["config"]["workbench"]["auto_offload_threshold"] == 0.5

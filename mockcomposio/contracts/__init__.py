@@ -403,6 +403,8 @@ def _describe(error: Any) -> str:
 def _kind(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return repr(value)
+    if isinstance(value, int | float):  # short numbers (0, -1, 1.5) say more than a kind
+        return repr(value) if len(repr(value)) <= 6 else "a number"
     if isinstance(value, str):
         return f"a string of {len(value)} character{'s' * (len(value) != 1)}"
     if isinstance(value, list):
