@@ -307,3 +307,16 @@ async def test_session_workbench_values_the_spec_forbids_are_a_400(world: World,
         "user_id": "u", "workbench": {"auto_offload_threshold": 0.5,
                                       "enable_proxy_execution": False}})
     assert created["config"]["workbench"]["auto_offload_threshold"] == 0.5
+
+
+@pytest.mark.parametrize("tags", [{"enable": [], "disable": ["AAA"]}, ["readOnlyHint", "x"],
+                                  {"enable": ["nope"]}])
+async def test_session_tags_outside_the_spec_enum_are_a_400(world: World, tags: Any) -> None:
+    """Unknown tags were echoed into the session's ``config.tags``, whose contract is the
+    spec's tag enum: a strict server answered 500 (found by schemathesis)."""
+    status, body, _ = await world.request("POST", f"{V31}/tool_router/session", json={
+        "user_id": "u", "tags": tags}, headers=world.headers)
+    assert_envelope(status, body, "Validation_Error")
+    created = await post_json(world, "/tool_router/session", {
+        "user_id": "u", "tags": {"enable": ["readOnlyHint"], "disable": ["destructiveHint"]}})
+    assert created["session_id"]
