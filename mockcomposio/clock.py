@@ -7,9 +7,35 @@ By default it follows wall-clock time; tests move it with :meth:`advance` or pin
 from __future__ import annotations
 
 import functools
+import math
 import time
 from datetime import UTC, datetime
 from typing import Any
+
+# The range the virtual clock may be moved within: the Unix epoch to 9000-01-01. Every time the
+# engine derives from "now" (link, code and token expiries, retry timers) then stays far inside
+# what datetime can render (years 1-9999), so no later list, page or export can fail on it.
+MIN_EPOCH = 0.0
+MAX_EPOCH = 221845392000.0  # 9000-01-01T00:00:00Z
+
+
+class ClockRangeError(ValueError):
+    """A clock move that would leave the supported range (or is not a finite number)."""
+
+
+def check_epoch(epoch_seconds: float, what: str = "time") -> float:
+    """``epoch_seconds`` as a float if it is a time the clock can show, else ClockRangeError."""
+    if isinstance(epoch_seconds, bool) or not isinstance(epoch_seconds, int | float):
+        raise ClockRangeError(f"{what} must be a number of epoch seconds")
+    try:
+        value = float(epoch_seconds)
+    except OverflowError:  # an int beyond double range
+        raise ClockRangeError(f"{what} is out of range") from None
+    if not math.isfinite(value) or not MIN_EPOCH <= value <= MAX_EPOCH:
+        raise ClockRangeError(
+            f"{what} must be between {MIN_EPOCH:.0f} (1970-01-01) and {MAX_EPOCH:.0f} "
+            "(9000-01-01) epoch seconds")
+    return value
 
 
 class VirtualClock:
@@ -24,8 +50,15 @@ class VirtualClock:
         return time.time() + self._offset
 
     def advance(self, seconds: float) -> float:
+        """Validated before anything moves: a refused advance leaves the clock as it was."""
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) \
+                or not math.isfinite(seconds) or abs(seconds) > MAX_EPOCH:
+            raise ClockRangeError("advance must be a finite number of seconds, at most "
+                                  f"{MAX_EPOCH:.0f}")
         if seconds < 0:
-            raise ValueError("the clock only moves forward; use set() to jump to a given time")
+            raise ClockRangeError("the clock only moves forward; use set() to jump to a given "
+                                  "time")
+        check_epoch(self.now() + seconds, "the advanced clock")
         if self._frozen_at is not None:
             self._frozen_at += seconds
         else:
@@ -33,6 +66,7 @@ class VirtualClock:
         return self.now()
 
     def set(self, epoch_seconds: float) -> float:
+        epoch_seconds = check_epoch(epoch_seconds, "the clock")
         if self._frozen_at is not None:
             self._frozen_at = epoch_seconds
         else:

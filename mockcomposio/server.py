@@ -42,9 +42,10 @@ def base_urls(host: str, port: int, allowed_hosts: frozenset[str] = frozenset())
 
 
 async def _start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
-    from .http.app import ENGINE_KEY, POLICY_KEY
+    from .http.app import ENGINE_KEY, POLICY_KEY, EnvelopeAppRunner
 
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # parser errors answered in the envelope too
+    runner = EnvelopeAppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host or None, port)
     await site.start()

@@ -18,6 +18,7 @@ import dataclasses
 import glob
 import itertools
 import json
+import logging
 import os
 import random
 import re
@@ -29,17 +30,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from . import __version__
+from .clock import MAX_EPOCH, ClockRangeError, check_epoch
 from .domain.models import AuthConfig, AuthSession, ConnectedAccount, Link
 from .domain.project import AccountIndex, Project
 from .domain.redact import redact
 from .domain.sessions import Session
 from .domain.webhooks import Subscription
+from .strict_json import body_problem, strict_json_loads
 
 if TYPE_CHECKING:
     from .engine import Engine
 
+log = logging.getLogger("mockcomposio.snapshot")
+
 FORMAT = "mockcomposio-state"
 VERSION = 1
+# Nesting a state file may have: what POST /_mock/state accepts (app.MAX_CONTROL_JSON_DEPTH).
+MAX_FILE_JSON_DEPTH = 256
 
 
 class SnapshotError(ValueError):
@@ -130,9 +137,12 @@ def decode(tp: Any, value: Any, path: str) -> Any:
                 raise SnapshotError(f"{path}: missing required field {name!r} ({tp.__name__})")
         return tp(**kwargs)
     if tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        raise SnapshotError(f"{path}: expected a number, got {value!r:.60}")
+        # Every float a stored object holds is a point in time: one the virtual clock can
+        # reach, so every render and every expiry derived from it stays valid.
+        try:
+            return check_epoch(value, path)
+        except ClockRangeError as exc:
+            raise SnapshotError(f"{exc}, got {value!r:.60}") from None
     if tp in (str, int, bool):
         if type(value) is not tp:
             raise SnapshotError(f"{path}: expected {tp.__name__}, got {value!r:.60}")
@@ -154,7 +164,7 @@ def _restore_rng(state: Any, path: str) -> random.Random | None:
         version, internal, gauss = state
         rng = random.Random()
         rng.setstate((version, tuple(internal), gauss))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise SnapshotError(f"{path}: not a random generator state ({exc})") from exc
     return rng
 
@@ -328,6 +338,15 @@ def _field(data: dict[str, Any], key: str, path: str) -> Any:
     return data[key]
 
 
+def _list(value: Any, path: str) -> list[Any]:
+    """A list field (absent or null: empty)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise SnapshotError(f"{path}: expected a list, got {type(value).__name__}")
+    return value
+
+
 def build_project(engine: Engine, data: Any, path: str) -> Project:
     """A detached Project rebuilt from one tenant's data (not yet live)."""
     from .domain.provider import OAuthApp, OAuthProvider, PendingAuthorization, TokenRecord
@@ -363,22 +382,31 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
     clock = _field(data, "clock", path)
     if not isinstance(clock, dict):
         raise SnapshotError(f"{path}.clock: expected an object")
-    project.clock._offset = decode(float, clock.get("offset", 0.0), f"{path}.clock.offset")
+    offset = clock.get("offset", 0.0)
+    if isinstance(offset, bool) or not isinstance(offset, int | float) \
+            or not -MAX_EPOCH <= offset <= MAX_EPOCH:
+        raise SnapshotError(f"{path}.clock.offset: expected seconds within +-{MAX_EPOCH:.0f}, "
+                            f"got {offset!r:.60}")
+    project.clock._offset = float(offset)
     project.clock._frozen_at = decode(float | None, clock.get("frozen_at"),
                                       f"{path}.clock.frozen_at")
+    try:  # the clock it leaves must be one the API could have set
+        check_epoch(project.clock.now(), f"{path}.clock")
+    except ClockRangeError as exc:
+        raise SnapshotError(str(exc)) from None
     project.ids._rng = _restore_rng(data.get("ids"), f"{path}.ids")
     project._seq = itertools.count(decode(int, data.get("seq", 0), f"{path}.seq"))
 
-    for i, raw in enumerate(_field(data, "auth_configs", path) or []):
+    for i, raw in enumerate(_list(_field(data, "auth_configs", path), f"{path}.auth_configs")):
         ac = decode(AuthConfig, raw, f"{path}.auth_configs[{i}]")
         project.auth_configs[ac.id] = ac
-    for i, raw in enumerate(_field(data, "accounts", path) or []):
+    for i, raw in enumerate(_list(_field(data, "accounts", path), f"{path}.accounts")):
         account = decode(ConnectedAccount, raw, f"{path}.accounts[{i}]")
         project.accounts[account.id] = account
-    for i, raw in enumerate(data.get("deleted_accounts") or []):
+    for i, raw in enumerate(_list(data.get("deleted_accounts"), f"{path}.deleted_accounts")):
         account = decode(ConnectedAccount, raw, f"{path}.deleted_accounts[{i}]")
         project.deleted_accounts[account.id] = account
-    for i, raw in enumerate(_field(data, "links", path) or []):
+    for i, raw in enumerate(_list(_field(data, "links", path), f"{path}.links")):
         link = decode(Link, raw, f"{path}.links[{i}]")
         project.links[link.token] = link
     for state, token in decode(dict[str, str], data.get("links_by_state", {}),
@@ -386,7 +414,7 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
         if token not in project.links:
             raise SnapshotError(f"{path}.links_by_state.{state}: no link {token!r}")
         project.links_by_state[state] = project.links[token]
-    for i, raw in enumerate(data.get("sessions") or []):
+    for i, raw in enumerate(_list(data.get("sessions"), f"{path}.sessions")):
         session = decode(Session, raw, f"{path}.sessions[{i}]")
         project.sessions[session.id] = session
     for i, raw in enumerate(data.get("webhook_subscriptions") or []):
@@ -405,10 +433,10 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
         if not isinstance(prov, dict):
             raise SnapshotError(f"{p}: expected an object")
         provider = OAuthProvider(project.clock, project.ids, faker_seed=seed)
-        for i, raw in enumerate(prov.get("apps", [])):
+        for i, raw in enumerate(_list(prov.get("apps"), f"{p}.apps")):
             app = decode(OAuthApp, raw, f"{p}.apps[{i}]")
             provider._apps[app.client_id] = app
-        for i, raw in enumerate(prov.get("pending", [])):
+        for i, raw in enumerate(_list(prov.get("pending"), f"{p}.pending")):
             q = f"{p}.pending[{i}]"
             if not isinstance(raw, dict):
                 raise SnapshotError(f"{q}: expected an object")
@@ -416,21 +444,22 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
             pending.app = provider._apps.get(pending.app.client_id, pending.app)
             provider._pending[pending.id] = _Pending(
                 pending, decode(dict[str, str], raw.get("params", {}), f"{q}.params"))
-        for i, raw in enumerate(prov.get("codes", [])):
+        for i, raw in enumerate(_list(prov.get("codes"), f"{p}.codes")):
             code = decode(_CodeRecord, raw, f"{p}.codes[{i}]")
             provider._codes[code.code] = code
         records: list[TokenRecord] = [decode(TokenRecord, raw, f"{p}.tokens[{i}]")
-                                      for i, raw in enumerate(prov.get("tokens", []))]
+                                      for i, raw in enumerate(_list(prov.get("tokens"),
+                                                                    f"{p}.tokens"))]
 
         def record(i: Any, where: str) -> TokenRecord:
             if not isinstance(i, int) or not 0 <= i < len(records):
                 raise SnapshotError(f"{where}: no token #{i!r}")
             return records[i]
 
-        for i, ref in enumerate(prov.get("access", [])):
+        for i, ref in enumerate(_list(prov.get("access"), f"{p}.access")):
             r = record(ref, f"{p}.access[{i}]")
             provider._access[r.token] = r
-        for i, ref in enumerate(prov.get("refresh", [])):
+        for i, ref in enumerate(_list(prov.get("refresh"), f"{p}.refresh")):
             r = record(ref, f"{p}.refresh[{i}]")
             provider._refresh[r.token] = r
         grants = prov.get("grants", {})
@@ -442,12 +471,12 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
             provider._grants[gid] = _Grant(
                 decode(str, g.get("client_id"), f"{p}.grants.{gid}.client_id"),
                 [record(ref, f"{p}.grants.{gid}.tokens[{j}]")
-                 for j, ref in enumerate(g.get("tokens", []))])
+                 for j, ref in enumerate(_list(g.get("tokens"), f"{p}.grants.{gid}.tokens"))])
         provider._user_logins = set(decode(list[str], prov.get("user_logins", []),
                                            f"{p}.user_logins"))
         project.install_provider(provider)
 
-    problems = consistency_problems(project)
+    problems = consistency_problems(project) or render_problems(project)
     if problems:
         raise SnapshotError(f"{path}: " + "; ".join(problems[:5]))
     project.index = AccountIndex()
@@ -483,6 +512,35 @@ def consistency_problems(project: Project) -> list[str]:
     return problems
 
 
+def render_problems(project: Project) -> list[str]:
+    """Objects the API could not answer with: each stored auth config, account and session is
+    rendered as its GET would and checked against that response's contract, so an imported
+    tenant never answers a 500 (or, in strict mode, a contract violation) later."""
+    from . import contracts
+    from .domain import render, sessions
+    from .domain.connected_accounts import Origin
+
+    checks: list[tuple[str, str, Any]] = []
+    checks += [("auth_configs.get", ac.id, lambda ac=ac: render.auth_config(project, ac))
+               for ac in project.auth_configs.values()]
+    checks += [("connected_accounts.get", a.id,
+                lambda a=a: render.connected_account(project, a))
+               for a in project.accounts.values()]
+    origin = Origin("http://127.0.0.1")
+    checks += [("tool_router.get_session", s.id, lambda s=s: sessions.render(s, origin))
+               for s in project.sessions.values()]
+    problems = []
+    for operation, object_id, rendering in checks:
+        payload = rendering()
+        found = contracts.response_problems(operation, 200, payload)
+        if found:
+            problems.append(f"{object_id} would answer an invalid {operation} response: "
+                            + "; ".join(found[:2]))
+            if len(problems) >= 5:
+                break
+    return problems
+
+
 def import_snapshot(engine: Engine, doc: Any, *, engine_state: bool = True) -> list[Project]:
     """Load every tenant of ``doc`` into ``engine``, replacing tenants with the same API key;
     all-or-nothing (SnapshotError before anything changes). Returns the new projects.
@@ -493,7 +551,16 @@ def import_snapshot(engine: Engine, doc: Any, *, engine_state: bool = True) -> l
     seen: set[str] = set()
     ids: dict[str, int] = {}
     for i, data in enumerate(doc["tenants"]):
-        project = build_project(engine, data, f"tenants[{i}]")
+        try:
+            project = build_project(engine, data, f"tenants[{i}]")
+        except SnapshotError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            # A shape build_project does not check field by field (a dataclass refusing its
+            # own values): still a refused snapshot naming the tenant, never a 500.
+            log.warning("snapshot tenants[%d] refused", i, exc_info=True)
+            raise SnapshotError(f"tenants[{i}]: malformed ({type(exc).__name__}: "
+                                f"{str(exc)[:200]})") from exc
         if project.api_key in seen:
             raise SnapshotError(f"tenants[{i}].api_key: a second tenant with the same API key")
         if project.id in ids:
@@ -603,8 +670,10 @@ def read_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise SnapshotError(f"cannot read state file {path}: {exc}") from exc
     try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = strict_json_loads(raw)
+        if (problem := body_problem(doc, MAX_FILE_JSON_DEPTH)):
+            raise ValueError(f"it {problem}")
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise SnapshotError(f"state file {path} is not valid JSON ({exc}); it is corrupt or "
                             "not a mockcomposio state file. Fix it, or move it away to start "
                             "empty (mockcomposio never overwrites it silently).") from exc

@@ -24,7 +24,10 @@ from mockcomposio.http.routes import ROUTES
 from mockcomposio.resources import contracts_dir
 from mockcomposio.server import LiveServer
 
+from .conftest import require_file, require_module
+
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "openapi-v3.json"
+SPEC_HOW = "the shared spec belongs at ../shared/spec/openapi-v3.json beside the checkout"
 KEY = {"x-api-key": "key-a"}
 V31 = "/api/v3.1"
 
@@ -85,9 +88,9 @@ def test_provenance_records_spec_commit_and_sdk() -> None:
         assert prov["spec"]["sha256"] == hashlib.sha256(SPEC.read_bytes()).hexdigest()
 
 
-@pytest.mark.skipif(not SPEC.exists(), reason="shared spec not available")
 def test_regeneration_reproduces_the_committed_contracts(tmp_path: Path) -> None:
-    pytest.importorskip("composio_client")
+    require_file(SPEC, SPEC_HOW)
+    require_module("composio_client", "pip install -e '.[sdk]' (composio pulls it in)")
     from mockcomposio.contract_gen import generate, spec_meta_for
 
     shutil.copy(contracts_dir() / "overrides.json", tmp_path / "overrides.json")
@@ -244,8 +247,8 @@ def test_contracts_check_reports_violations(live: LiveServer, monkeypatch: pytes
     assert "FAIL connected account: get" in out and "'state' is a required property" in out
 
 
-@pytest.mark.skipif(not SPEC.exists(), reason="shared spec not available")
 def test_contracts_diff_and_coverage(capsys: pytest.CaptureFixture[str]) -> None:
+    require_file(SPEC, SPEC_HOW)
     report = diff_file(SPEC)
     served = {r.operation_id: r.served_as for r in report.coverage}
     assert served["postAuthConfigs"] == "auth_configs.create"
@@ -265,8 +268,7 @@ def test_contracts_diff_and_coverage(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_contracts_diff_reports_drift(tmp_path: Path) -> None:
-    if not SPEC.exists():
-        pytest.skip("shared spec not available")
+    require_file(SPEC, SPEC_HOW)
     spec = json.loads(SPEC.read_text(encoding="utf-8"))
     op = spec["paths"]["/api/v3/connected_accounts/link"]["post"]
     schema = op["responses"]["201"]["content"]["application/json"]["schema"]

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockcomposio import contracts
@@ -86,18 +86,6 @@ def valid_bodies(op: str, pool: Pool) -> list[dict[str, Any]]:
         "tool_router.execute_meta": [{"slug": "COMPOSIO_MANAGE_CONNECTIONS",
                                       "arguments": {"toolkits": ["github"]}}],
     }.get(op, [{}])
-
-
-def known_bug(req: Request) -> str | None:
-    """Requests that hit a known mock bug, reported to the owner and pinned by a strict xfail
-    in test_contracts.py; excluded here so the property keeps guarding everything else."""
-    body = req.body
-    if (req.operation == "tool_router.create_session" and isinstance(body, dict)
-            and isinstance(body.get("toolkits"), dict)
-            and set(body["toolkits"]) not in ({"enable"}, {"disable"})):
-        return ("tool_router.create_session accepts toolkits without exactly one of "
-                "enable/disable and echoes it in config.toolkits, which the spec forbids")
-    return None
 
 
 @dataclass
@@ -210,11 +198,9 @@ def test_generated_requests_never_5xx_and_never_break_contracts() -> None:
     pool = loop.run_until_complete(setup())
     started = time.perf_counter()
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=EXAMPLES, deadline=None, database=None)
     @given(req=requests(pool))
     def run(req: Request) -> None:
-        assume(known_bug(req) is None)
         status, payload = loop.run_until_complete(
             send(req.method, req.path, req.body, req.headers, req.query))
         seen[req.operation] += 1

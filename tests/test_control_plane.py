@@ -230,7 +230,7 @@ async def test_counted_and_latency_faults_and_clearing(api: Client) -> None:
     ac = await make_config(api)
     await control(api, "POST", "faults", {"operation": "auth_configs.get",
                                           "preset": "auth_config_not_found", "times": None})
-    await control(api, "POST", "faults", {"operation": "toolkits.list", "latency_ms": 5})
+    await control(api, "POST", "faults", {"operation": "toolkits.list", "latency_ms": 80})
     listed = await control(api, "GET", "faults")
     assert [f["preset"] for f in listed["faults"]] == ["auth_config_not_found", None]
     assert "token_refresh_failure" in listed["presets"]
@@ -239,6 +239,13 @@ async def test_counted_and_latency_faults_and_clearing(api: Client) -> None:
         assert resp.status == 404
         assert (await resp.json())["error"]["slug"] == "Auth_Config_NotFound"
     assert (await api.get(f"{V31}/toolkits", headers=KEY)).status == 200
+    # The latency was applied: the journal's duration (measured around the whole request,
+    # the fault's sleep included) has the fault's latency as a lower bound, which cannot
+    # flake however loaded the machine is.
+    journal = (await control(api, "GET", "journal"))["entries"]
+    delayed = [e for e in journal if e["operation"] == "toolkits.list"]
+    assert len(delayed) == 1 and delayed[0]["fault"] is not None, delayed
+    assert delayed[0]["duration_ms"] >= 80, delayed
     assert (await control(api, "DELETE", "faults"))["cleared"] == 1
     assert (await api.get(f"{V31}/auth_configs/{ac}", headers=KEY)).status == 200
 
@@ -318,7 +325,7 @@ async def test_state_import_round_trips_into_a_fresh_server(api: Client, engine:
     pending = await link(api, ac, "u2")
     doc = await control(api, "GET", "state?secrets=true")
 
-    fresh = await aiohttp_client(create_app(Engine()))
+    fresh = await aiohttp_client(create_app(Engine(), strict=True))
     out = await control(fresh, "POST", "state", doc)
     assert out["imported"][0]["accounts"] == 2
     restored = await (await fresh.get(f"{V31}/connected_accounts/{active}", headers=KEY)).json()

@@ -10,6 +10,7 @@ Also home of :class:`World`, the populated tenant the other ``test_rel_*`` files
 
 from __future__ import annotations
 
+import base64
 import copy
 import html
 import json
@@ -64,6 +65,20 @@ MALFORMED_JSON: list[bytes] = [
     b"[" * 100_000, b"{\"a\":" * 50_000 + b"1" + b"}" * 50_000,
 ]
 NON_OBJECTS: list[Any] = [None, [], [1, 2], 1, -1.5, "text", True]
+# Special JSON values, as raw JSON text put in place of one field (issue 19): what RFC 8259
+# has no room for, or what Python's parser turns into values that broke later renders (inf,
+# 4,300+ digit ints, lone surrogates) — all refused as invalid JSON...
+SPECIAL_JSON_REFUSED = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "9" * 5000,
+                        "-" + "9" * 200, '"\\ud800"', '"a\\udfffb"', '{"\\udc00": 1}']
+# ...and control characters in strings: valid JSON, so they may be accepted (never a 5xx, and
+# the tenant must stay usable afterwards).
+SPECIAL_JSON_STRINGS = ['"\\u0000"', '"a\\u001fb\\r\\n"', '"\\u007f\\u0085\\u2028"',
+                        '"https://a.example/\\r\\nX: 1"']
+SPECIAL_CURSORS = [base64.urlsafe_b64encode(raw).decode().rstrip("=") for raw in (
+    b'{"page": Infinity, "limit": 1}', b'{"page": 1e400, "limit": 1}',
+    b'{"page": 1, "limit": NaN}', b'{"page": 1.5, "limit": 5}', b'{"page": ' + b"9" * 5000
+    + b', "limit": 5}', b'{"page": -1, "limit": 5}', b"[]", b'"\\ud800"',
+)] + ["\u0000", "%00", "a" * 3000]
 JUNK_VALUES: list[Any] = [None, 7, -1.5, True, "", [], {}, ["x"], {"k": "v"}]
 JUNK_QUERY_NAMES = ["limit", "cursor", "user_ids", "statuses", "toolkit_slug", "toolkit_slugs",
                     "auth_config_ids", "show_disabled", "order_by", "order_direction", "search",
@@ -156,7 +171,7 @@ async def build_world(client: Client, engine: Engine, api_key: str = "key-a") ->
 @pytest.fixture
 async def world(aiohttp_client: Any) -> World:
     engine = Engine(seed=5)
-    client = await aiohttp_client(create_app(engine))
+    client = await aiohttp_client(create_app(engine, strict=True))
     return await build_world(client, engine)
 
 
@@ -316,6 +331,18 @@ def cases_for(route: Route, ids: dict[str, str]) -> Iterator[Case]:
                 invalid = validator is not None and not validator.is_valid(body)
                 yield Case(f"{'.'.join(key_path)}={value!r:.20}", route.method, path,
                            json.dumps(body).encode(), must_4xx=invalid)
+        # Special JSON values in place of each field (the first few fields for the ones the
+        # parser refuses: they never reach the route's own code).
+        marker = "__mockcomposio_special__"
+        for i, key_path in enumerate([(), *key_paths(base)]):
+            special = [*SPECIAL_JSON_REFUSED] if i < 3 else []
+            special += SPECIAL_JSON_STRINGS
+            for token in special:
+                raw = (token if not key_path else json.dumps(replaced(base, key_path, marker))
+                       .replace(f'"{marker}"', token))
+                yield Case(f"{'.'.join(key_path) or '(body)'}={token[:12]}", route.method,
+                           path, raw.encode(),
+                           must_4xx=token in SPECIAL_JSON_REFUSED or not key_path)
         # Unknown fields are ignored, as the real API does (the SDK sends extras).
         yield Case("unknown field", route.method, path,
                    json.dumps({**base, "zz_unknown": {"x": 1}}).encode(), must_4xx=False)
@@ -326,6 +353,11 @@ def cases_for(route: Route, ids: dict[str, str]) -> Iterator[Case]:
                    "application/x-www-form-urlencoded; charset=klingon")
         yield Case("invalid utf-8 form", route.method, path, b"pending=%ff%fe&decision=%ff",
                    "application/x-www-form-urlencoded", must_4xx=False)
+    # Special cursors (routes that do not paginate ignore them).
+    for cursor in SPECIAL_CURSORS:
+        yield Case(f"cursor {cursor[:12]!r}", route.method, path,
+                   b"{}" if route.json_body else None, query={"cursor": cursor},
+                   must_4xx=False)
     # Junk query parameters (may be ignored by routes that take no query).
     for junk in (INJECTIONS[0], INJECTIONS[6], "-1", "9" * 40):
         yield Case(f"query {junk[:12]!r}", route.method, path,
@@ -381,8 +413,25 @@ async def test_bad_input_is_4xx_and_changes_nothing(world: World, route: Route) 
                 # A lenient case succeeded and used up an object: go on from a fresh world.
                 world = await rebuild(world)
         assert not failures, f"{route_id(route)}:\n" + "\n".join(failures)
+        await assert_tenant_usable(world)
     finally:
         logging.getLogger("mockcomposio.http").disabled = False
+
+
+async def assert_tenant_usable(world: World) -> None:
+    """No poisoned tenant: after everything thrown at a route, every read of the tenant still
+    answers (issue 19: accepted special values left tenants whose lists, pages, inspector and
+    exports all answered 500)."""
+    project = world.project
+    paths = [f"{V31}/connected_accounts", f"{V31}/auth_configs", "/_mock/journal",
+             "/_mock/state", "/_mock/inspector/data", "/_mock/clock"]
+    paths += [f"{V31}/connected_accounts/{a}" for a in project.accounts]
+    paths += [f"/link/{t}" for t, link in project.links.items() if not link.done][:20]
+    for path in paths:
+        status, body, _ = await world.request("GET", path, headers=world.headers)
+        assert status < 500, (path, str(body)[:300])
+        if not path.startswith("/link/"):
+            assert status == 200, (path, str(body)[:300])
 
 
 def intact(world: World) -> bool:

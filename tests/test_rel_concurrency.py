@@ -13,6 +13,7 @@ import asyncio
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -93,30 +94,74 @@ async def listed_ids(base: str) -> list[str]:
                 return ids
 
 
+class CheckerThread:
+    """Runs ``step`` in a loop on another thread until stopped; :meth:`stop` re-raises the
+    first exception the thread hit. (An AssertionError in a plain thread only becomes a
+    warning, and the test passed with a failing check.)"""
+
+    def __init__(self, step: Callable[[], None], pause: float = 0.005) -> None:
+        self._step, self._pause = step, pause
+        self._stop = threading.Event()
+        self.errors: list[BaseException] = []
+        self.rounds = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self._step()
+                self.rounds += 1
+                time.sleep(self._pause)
+        except BaseException as exc:
+            self.errors.append(exc)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+        assert not self._thread.is_alive(), "the checker thread did not stop"
+        if self.errors:
+            raise self.errors[0]
+
+
+def test_a_failing_checker_thread_fails_the_test() -> None:
+    """The harness itself: a check failing on the other thread fails the test."""
+    calls = []
+
+    def failing() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise AssertionError("index out of step")
+
+    checker = CheckerThread(failing, pause=0)
+    checker.start()
+    time.sleep(0.2)
+    with pytest.raises(AssertionError, match="index out of step"):
+        checker.stop()
+
+
 def check_flows(flows: int) -> None:
     engine = Engine()
     project = engine.project(API_KEY)
-    stop = threading.Event()
     observed: list[int] = []
 
     def meddle() -> None:
         """Another thread, as a test using the plugin's helpers would be: it moves the clock
         (a little: links stay valid) and checks the indexes under the tenant's lock."""
-        while not stop.is_set():
-            project.advance_clock(0.001)
-            with project.lock:
-                check_indexes(project)
-                observed.append(len(project.accounts))
-            time.sleep(0.005)
+        project.advance_clock(0.001)
+        with project.lock:
+            check_indexes(project)
+            observed.append(len(project.accounts))
 
-    meddler = threading.Thread(target=meddle, daemon=True)
-    with LiveServer(engine) as server:
+    meddler = CheckerThread(meddle)
+    with LiveServer(engine, strict=True) as server:
         meddler.start()
         try:
             results, elapsed = asyncio.run(run_flows(server.base_url, flows))
         finally:
-            stop.set()
-            meddler.join(10)
+            meddler.stop()
         assert observed and observed == sorted(observed)  # it ran, and saw no account vanish
         listed = asyncio.run(listed_ids(server.base_url))
         with project.lock:
@@ -147,6 +192,7 @@ def test_concurrent_flows_fast() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # a long run, not a hang
 def test_two_thousand_concurrent_flows() -> None:
     check_flows(2000)
 
@@ -174,7 +220,7 @@ def test_concurrent_tenants_do_not_mix() -> None:
             tenant_flows(base, "tenant-x", 150), tenant_flows(base, "tenant-y", 150)),
             HANG_GUARD_SECONDS)
 
-    with LiveServer(engine) as server:
+    with LiveServer(engine, strict=True) as server:
         x_ids, y_ids = asyncio.run(both(server.base_url))
     for key, ids in (("tenant-x", x_ids), ("tenant-y", y_ids)):
         project = engine.project(key)

@@ -102,7 +102,7 @@ async def tenants(aiohttp_client: Any) -> tuple[World, World]:
     # Unseeded: with one seed for both, A and B would draw the same ac_/ca_ ids (each in its
     # own tenant), and B finding "A's id" would find B's own object.
     engine = Engine()
-    client = await aiohttp_client(create_app(engine))
+    client = await aiohttp_client(create_app(engine, strict=True))
     a = await build_world(client, engine, "tenant-a")
     b = await build_world(client, engine, "tenant-b")  # the same kinds of objects, B's own
     return a, b
@@ -192,7 +192,7 @@ async def test_tenants_with_one_seed_get_their_own_link_tokens(aiohttp_client: A
     """Regression: with one seed (``serve --seed 1``) every tenant drew the same link token and
     OAuth state, and the engine-wide index sent tenant A's user to tenant B's link."""
     engine = Engine(seed=1)
-    client = await aiohttp_client(create_app(engine))
+    client = await aiohttp_client(create_app(engine, strict=True))
     a = await build_world(client, engine, "tenant-a")
     b = await build_world(client, engine, "tenant-b")
     assert a.ids["link"] != b.ids["link"] and a.ids["state"] != b.ids["state"]
@@ -202,5 +202,6 @@ async def test_tenants_with_one_seed_get_their_own_link_tokens(aiohttp_client: A
         hit = engine.find_state(world.ids["state"])
         assert hit is not None and hit[0] is world.project
     engine = Engine(seed=1)
-    again = await build_world(await aiohttp_client(create_app(engine)), engine, "tenant-a")
+    again = await build_world(await aiohttp_client(create_app(engine, strict=True)), engine,
+                              "tenant-a")
     assert again.ids["link"] == a.ids["link"]  # still reproducible

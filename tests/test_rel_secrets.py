@@ -20,6 +20,7 @@ from mockcomposio.engine import Engine
 from mockcomposio.http.app import Route, create_app
 from mockcomposio.http.routes import ROUTES
 
+from .test_http_flows import decide, path_of
 from .test_rel_bad_input import (
     API_KEY_VALUE,
     SECRET,
@@ -35,7 +36,7 @@ from .test_rel_bad_input import (
 @pytest.fixture
 async def world(aiohttp_client: Any) -> World:
     engine = Engine(seed=13)
-    return await build_world(await aiohttp_client(create_app(engine)), engine)
+    return await build_world(await aiohttp_client(create_app(engine, strict=True)), engine)
 
 
 def raw_secrets(world: World) -> set[str]:
@@ -65,13 +66,34 @@ def as_text(payload: Any) -> str:
 GET_ROUTES = [r for r in ROUTES if r.method == "GET"]
 
 
+async def reading_request(route: Route, world: World) -> tuple[str, dict[str, str]]:
+    """A GET of ``route`` that gets past its checks and reads the tenant's data (a request
+    refused up front would pass the sweep without showing anything)."""
+    ids, headers = world.ids, dict(world.headers)
+    path = fill_path(route, ids, name="github")
+    if route.path.endswith("/authorize"):
+        path = path_of(ids["authorize"])
+    elif route.path.endswith("/toolkits/auth/callback"):
+        # The pending link's consent, allowed: the callback then reads link, code and tokens.
+        consent = await world.client.get(path_of(ids["authorize"]))
+        path = path_of(await decide(world.client, path_of(ids["authorize"]),
+                                    await consent.text()))
+        path = path.replace("/api/v3.1/", route.path.split("/toolkits/")[0] + "/")
+        assert path.split("?")[0] == route.path, path
+    elif route.path.endswith("/userinfo"):
+        token = world.project.accounts[ids["ca"]].token
+        assert token is not None
+        headers["authorization"] = f"Bearer {token.access_token}"
+    return path, headers
+
+
 @pytest.mark.parametrize("route", GET_ROUTES, ids=route_id)
 async def test_no_get_route_shows_a_secret(world: World, route: Route) -> None:
     secrets = raw_secrets(world)
     assert len(secrets) >= 6
-    status, payload, _ = await world.request("GET", fill_path(route, world.ids),
-                                             headers=world.headers)
-    assert status < 500, payload
+    path, headers = await reading_request(route, world)
+    status, payload, _ = await world.request("GET", path, headers=headers)
+    assert status < 400, (route_id(route), status, str(payload)[:300])
     assert found(secrets, as_text(payload)) == [], (route_id(route), status)
 
 
@@ -136,7 +158,7 @@ async def test_log_journal_inspector_and_export_show_no_secret(
     assert "toolkits/auth/callback" in log_text  # the log did record the callback
     assert found(secrets, log_text) == []
     journal = json.dumps([e.as_json() for e in logged.project.journal], default=str)
-    assert "toolkits/auth/callback" in journal or len(logged.project.journal) > 0
+    assert "toolkits/auth/callback" in journal
     assert found(secrets, journal) == []
     for path in ("/_mock/journal", "/_mock/inspector/data", "/_mock/state"):
         status, payload, _ = await logged.request("GET", path, headers=logged.headers)
@@ -146,3 +168,82 @@ async def test_log_journal_inspector_and_export_show_no_secret(
     status, payload, _ = await logged.request("GET", "/_mock/state?secrets=true",
                                               headers=logged.headers)
     assert status == 200 and found(secrets, as_text(payload)) != []
+
+
+# -- issue 19, findings 14 and 15 -------------------------------------------------------------
+
+NON_STRING_SECRETS: list[Any] = [[SECRET], {"nested": SECRET}, [[SECRET]], 31415926535897,
+                                 True]
+
+
+async def everything_shown(world: World) -> str:
+    """The API's views, the journal, the inspector and a redacted export, as one text."""
+    texts = []
+    for path in (f"{V31}/auth_configs", f"{V31}/connected_accounts", "/_mock/journal",
+                 "/_mock/inspector/data", "/_mock/state"):
+        status, payload, _ = await world.request("GET", path, headers=world.headers)
+        assert status == 200, (path, payload)
+        texts.append(as_text(payload))
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("value", NON_STRING_SECRETS, ids=lambda v: type(v).__name__)
+async def test_secrets_sent_as_lists_or_objects_are_refused(world: World, value: Any) -> None:
+    """Finding 14: a client_secret (or API key) sent as a list or an object was stored and then
+    shown in clear by the API and the inspector (masking only knew strings)."""
+    ids = world.ids
+    attempts = [
+        ("POST", "/auth_configs", {"toolkit": {"slug": "linear"}, "auth_config": {
+            "type": "use_custom_auth", "authScheme": "OAUTH2",
+            "credentials": {"client_id": "c", "client_secret": value}}}),
+        ("PATCH", f"/auth_configs/{ids['ac_custom']}",
+         {"type": "custom", "credentials": {"client_secret": value}}),
+        ("POST", "/connected_accounts", {"auth_config": {"id": ids["ac_key"]}, "connection": {
+            "user_id": "u", "state": {"authScheme": "API_KEY", "val": {
+                "status": "ACTIVE", "generic_api_key": value}}}}),
+    ]
+    before = len(world.project.auth_configs), len(world.project.accounts)
+    for method, path, body in attempts:
+        status, payload, _ = await world.request(method, V31 + path, json=body,
+                                                 headers=world.headers)
+        assert status == 400, (path, payload)
+        assert payload["error"]["slug"] == "Validation_Error", payload
+        assert "must be a string" in payload["error"]["message"], payload
+    assert (len(world.project.auth_configs), len(world.project.accounts)) == before
+    assert world.project.auth_configs[ids["ac_custom"]].credentials["client_secret"] == SECRET
+    shown = await everything_shown(world)
+    assert SECRET not in shown and "31415926535897" not in shown
+
+
+def test_masking_hides_non_string_values_too() -> None:
+    """Defence in depth (objects from a snapshot or the in-process API): masking a list or an
+    object under a secret key shows nothing of it."""
+    from mockcomposio.domain.render import mask
+
+    assert mask([SECRET]) == "REDACTED" and mask({"k": SECRET}) == "REDACTED"
+    assert mask(SECRET) == SECRET[:4] + "..." and mask(None) is None
+
+
+@pytest.mark.parametrize("body", [
+    {"toolkit": {"slug": "linear"}, "auth_config": {
+        "type": "use_custom_auth", "authScheme": "OAUTH2", "credentials": SECRET}},
+    {"toolkit": {"slug": "linear"}, "auth_config": {"type": SECRET}},
+    {"toolkit": {"slug": "linear"}, "auth_config": {
+        "type": "use_custom_auth", "authScheme": "OAUTH2", "credentials": [SECRET]}},
+    {"toolkit": {"slug": "linear"}, "auth_config": {
+        "type": "use_custom_auth", "authScheme": "OAUTH2",
+        "credentials": {"client_id": "c", "client_secret": SECRET, "scopes": {"a": SECRET}}}},
+], ids=["credentials-as-string", "type", "credentials-as-list", "scopes"])
+async def test_validation_messages_never_echo_the_value(world: World, body: Any) -> None:
+    """Finding 15: request-validation messages quoted the offending value (jsonschema opens
+    its messages with it) into the envelope, the journal and the inspector; when that value
+    was a secret sent in the wrong place, it was shown in clear. (Names the caller chose, such
+    as an unknown toolkit slug, are still quoted back: they are what the caller must fix.)"""
+    status, payload, _ = await world.request("POST", f"{V31}/auth_configs", json=body,
+                                             headers=world.headers)
+    assert 400 <= status < 500, payload
+    assert payload["error"]["message"] and SECRET not in as_text(payload), payload
+    # What the journal (and the inspector, which shows it) recorded as the answer. (The
+    # request body is recorded as sent, with the values of secret keys redacted.)
+    answers = [e.as_json().get("response_body") for e in world.project.journal]
+    assert answers and SECRET not in json.dumps(answers)

@@ -125,7 +125,8 @@ class Harness:
         self.engine = Engine(seed=21)
 
         async def start() -> TestClient[Any, Any]:
-            client: TestClient[Any, Any] = TestClient(TestServer(create_app(self.engine)))
+            client: TestClient[Any, Any] = TestClient(TestServer(
+                create_app(self.engine, strict=True)))
             await client.start_server()
             return client
 
@@ -706,6 +707,7 @@ def test_state_machine_fast() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # a long run, not a hang
 def test_state_machine_hundreds_of_runs() -> None:
     harness = run_model(examples=300, steps=30)
     # Every rule of the model was reached, not only the easy paths.

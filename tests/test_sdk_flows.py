@@ -10,7 +10,9 @@ import pytest
 
 from mockcomposio.tenant import Tenant
 
-composio = pytest.importorskip("composio", reason="end-to-end tests need: pip install composio")
+from .conftest import require_module
+
+composio = require_module("composio", "end-to-end tests need: pip install -e '.[sdk]'")
 
 pytestmark = pytest.mark.sdk
 APP_CALLBACK = "https://myapp.example/auth/callback?source=onboarding"

@@ -12,7 +12,9 @@ import pytest
 
 from mockcomposio.tenant import Tenant
 
-composio = pytest.importorskip("composio", reason="end-to-end tests need: pip install composio")
+from .conftest import require_module
+
+composio = require_module("composio", "end-to-end tests need: pip install -e '.[sdk]'")
 
 pytestmark = pytest.mark.sdk
 CALLBACK = "https://myapp.com/auth/callback"

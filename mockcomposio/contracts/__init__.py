@@ -408,4 +408,25 @@ def _describe_request(error: Any) -> str:
 
 def _describe(error: Any) -> str:
     path = ".".join(str(p) for p in error.absolute_path) or "(body)"
-    return f"{path}: {error.message}"
+    message = error.message
+    shown = repr(error.instance)
+    if message.startswith(shown):
+        # jsonschema opens most messages with the offending value itself; that value may be a
+        # secret (a client_secret of the wrong type), and these messages go into the envelope,
+        # the journal and the inspector: say what kind of value it was instead.
+        message = _kind(error.instance) + message[len(shown):]
+    return f"{path}: {message}"
+
+
+def _kind(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int | float):  # short numbers (0, -1, 1.5) say more than a kind
+        return repr(value) if len(repr(value)) <= 6 else "a number"
+    if isinstance(value, str):
+        return f"a string of {len(value)} character{'s' * (len(value) != 1)}"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'s' * (len(value) != 1)}"
+    if isinstance(value, dict):
+        return f"an object with {len(value)} key{'s' * (len(value) != 1)}"
+    return f"a {type(value).__name__}"

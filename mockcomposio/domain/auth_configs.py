@@ -17,6 +17,7 @@ from ..errors import ComposioError, auth_config_not_found, bad_request, toolkit_
 from .catalogue import AuthSchemeSpec, Toolkit
 from .models import DISABLED, ENABLED, AuthConfig
 from .project import Project
+from .redact import is_secret_key
 
 MANAGED = "use_composio_managed_auth"
 CUSTOM = "use_custom_auth"
@@ -103,6 +104,29 @@ def missing_field_error(toolkit: Toolkit, spec: AuthSchemeSpec, missing: list[di
     )
 
 
+def check_secret_values(toolkit: Toolkit | None, values: Any, where: str) -> None:
+    """Secret fields (client_secret, api_key, tokens, the toolkit's is_secret fields) are
+    strings: a list or object there would be stored and shown unmasked. The message names the
+    field, never the value."""
+    if not isinstance(values, Mapping):
+        return
+    names = toolkit.secret_field_names() if toolkit is not None else frozenset()
+    for key, value in values.items():
+        if (key in names or is_secret_key(str(key))) and value is not None \
+                and not isinstance(value, str):
+            raise bad_request(
+                f"{where}.{key} must be a string (it is a secret field); got "
+                f"{_kind(value)}.", slug="Validation_Error", code=301,
+                errors=[f"{where}.{key}: expected a string"],
+                suggested_fix=f"Send {key} as a plain string.")
+
+
+def _kind(value: Any) -> str:
+    return ("a list" if isinstance(value, list) else "an object" if isinstance(value, Mapping)
+            else "a boolean" if isinstance(value, bool) else "a number"
+            if isinstance(value, int | float) else type(value).__name__)
+
+
 def create(project: Project, toolkit_slug: str, options: Mapping[str, Any] | None,
            *, default_redirect_uri: str, created_by_tool_router: bool = False) -> AuthConfig:
     toolkit = resolve_toolkit(project, toolkit_slug)
@@ -115,6 +139,8 @@ def create(project: Project, toolkit_slug: str, options: Mapping[str, Any] | Non
             "require authentication.", code=300,
             suggested_fix=f"Use {toolkit.slug} tools without an auth config or connected account.")
     credentials = dict(options.get("credentials") or {})
+    check_secret_values(toolkit, credentials, "credentials")
+    check_secret_values(toolkit, options.get("shared_credentials"), "shared_credentials")
     requested_scheme = options.get("authScheme") or options.get("auth_scheme")
 
     if kind == MANAGED:
@@ -211,6 +237,9 @@ def update(project: Project, auth_config_id: str, patch: Mapping[str, Any]) -> A
     new_credentials = dict(ac.credentials)
     scope_override = ac.scope_override
     user_scopes = ac.user_scopes
+    toolkit = project.catalogue.get(ac.toolkit)
+    check_secret_values(toolkit, patch.get("credentials"), "credentials")
+    check_secret_values(toolkit, patch.get("shared_credentials"), "shared_credentials")
     if "credentials" in patch and patch["credentials"] is not None:
         new_credentials.update(patch["credentials"])
         if "scopes" in patch["credentials"]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,7 @@ from .models import (
     ConnectedAccount,
     Link,
     TokenState,
+    terminal_val,
 )
 from .project import Project
 from .provider import OAuthApp, ProviderError
@@ -157,8 +159,26 @@ def _toolkit_and_scheme(project: Project, ac: AuthConfig) -> tuple[Toolkit, Auth
     return toolkit, spec
 
 
+def check_callback_url(url: Any, name: str = "callback_url") -> str | None:
+    """A URL the end user's browser can be redirected to: a string without control characters
+    or spaces (they cannot go into a Location header, so the redirect after consent would die
+    with no response)."""
+    if url is None or url == "":
+        return None
+    if not isinstance(url, str):
+        raise bad_request(f"{name} must be a string URL.", slug="ConnectedAccount_BadRequest",
+                          code=600, errors=[f"{name}: expected a string"])
+    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
+        raise bad_request(f"{name} must not contain control characters or whitespace.",
+                          slug="ConnectedAccount_BadRequest", code=600,
+                          errors=[f"{name}: control character or whitespace"],
+                          suggested_fix="Percent-encode the URL (e.g. %20 for a space).")
+    return url
+
+
 def _new_account(project: Project, ac: AuthConfig, user_id: str, status: str, *, via: str,
                  callback_url: str | None, alias: str | None) -> ConnectedAccount:
+    check_callback_url(callback_url)
     if alias is not None:
         _check_alias_free(project, user_id, ac.toolkit, alias, None)
     now = project.now()
@@ -326,6 +346,7 @@ def initiate(project: Project, origin: Origin, *, auth_config_id: str, user_id: 
     ac = auth_configs.require_usable(project, auth_config_id)
     toolkit, spec = _toolkit_and_scheme(project, ac)
     val = dict((state or {}).get("val") or {})
+    auth_configs.check_secret_values(toolkit, val, "connection.state.val")
     if spec.is_oauth:
         if val.get("access_token"):
             # Importing an existing token (auth_scheme.oauth2(access_token=...)): ACTIVE now.
@@ -425,7 +446,7 @@ def _link_deadline(project: Project, token: str, when: float) -> None:
     if account is not None and account.status in PENDING_STATUSES \
             and account.link_token == token:
         project.set_status(account, EXPIRED, REASON_INITIATION_TIMEOUT, event="link expired")
-        account.val = {"status": EXPIRED, "expired_at": project.clock.iso(when)}
+        terminal_val(account, {"status": EXPIRED, "expired_at": project.clock.iso(when)})
 
 
 # -- the Connect Link / provider round trip --------------------------------------------------
@@ -765,7 +786,7 @@ def complete_auth(project: Project, *, session_uri: str, user_id: str) -> Connec
 
 def _fail(project: Project, account: ConnectedAccount, reason: str, error: str) -> None:
     project.set_status(account, FAILED, reason, event="authorization failed")
-    account.val = {"status": FAILED, "error": error, "error_description": reason}
+    terminal_val(account, {"status": FAILED, "error": error, "error_description": reason})
 
 
 def _store_tokens(project: Project, account: ConnectedAccount, token: TokenState,
@@ -946,6 +967,7 @@ def refresh(project: Project, origin: Origin, account_id: str,
     _, spec = _toolkit_and_scheme(project, ac)
     if not spec.is_oauth:
         return account, None
+    check_callback_url(redirect_url, "redirect_url")
     project.set_status(account, INITIATED, None, event="re-authorization requested")
     callback = redirect_url or account.callback_url
     link_obj = _open_link(project, account, ac, callback)

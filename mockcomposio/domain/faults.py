@@ -17,8 +17,12 @@ from ..errors import ComposioError
 if TYPE_CHECKING:
     from .provider import OAuthProvider
 
-# The preset that is not answered on a request: it arms the fake OAuth provider instead.
+# The presets that are not answered on a request: they arm the fake OAuth provider instead.
+# A failure is permanent (invalid_grant: the account goes EXPIRED at once); a transient one is
+# the provider being down for a moment (Composio retries, and gives up after a few attempts).
 TOKEN_REFRESH_FAILURE = "token_refresh_failure"
+TOKEN_REFRESH_TRANSIENT = "token_refresh_transient"
+REFRESH_PRESETS = (TOKEN_REFRESH_FAILURE, TOKEN_REFRESH_TRANSIENT)
 ANY_OPERATION = "*"
 
 
@@ -58,7 +62,7 @@ REQUEST_PRESETS: dict[str, Callable[[int], ComposioError]] = {
     "server_error": _server_error,
     "invalid_api_key": _unauthorized,
 }
-PRESETS = (*REQUEST_PRESETS, TOKEN_REFRESH_FAILURE)
+PRESETS = (*REQUEST_PRESETS, *REFRESH_PRESETS)
 
 
 @dataclass
@@ -129,7 +133,7 @@ class FaultSet:
             return None
         with self._lock:
             for fault in self._faults:
-                if fault.preset == TOKEN_REFRESH_FAILURE:
+                if fault.preset in REFRESH_PRESETS:
                     continue
                 if fault.operation == operation or (
                         fault.operation == ANY_OPERATION
@@ -141,7 +145,7 @@ class FaultSet:
     def take_refresh_failure(self) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.preset == TOKEN_REFRESH_FAILURE:
+                if fault.preset in REFRESH_PRESETS:
                     self._consume(fault)
                     return fault
         return None
@@ -165,6 +169,10 @@ def gate_refreshes(provider: OAuthProvider, faults: Callable[[], FaultSet]) -> N
                        headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
         if form.get("grant_type") == "refresh_token":
             fault = faults().take_refresh_failure()
+            if fault is not None and fault.preset == TOKEN_REFRESH_TRANSIENT:
+                return 503, {"error": "temporarily_unavailable",
+                             "error_description": "The provider is briefly unavailable "
+                             f"(fault {fault.name} injected with POST /_mock/faults)."}
             if fault is not None:
                 return 400, {"error": "invalid_grant",
                              "error_description": "The refresh token was rejected "

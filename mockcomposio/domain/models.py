@@ -14,6 +14,26 @@ EXPIRED = "EXPIRED"
 INACTIVE = "INACTIVE"
 REVOKED = "REVOKED"
 ACCOUNT_STATUSES = (INITIALIZING, INITIATED, ACTIVE, FAILED, EXPIRED, INACTIVE, REVOKED)
+# Schemes whose ``state.val.status`` has no FAILED or EXPIRED (the spec's per-scheme state
+# union, reference sdk-python-wire-contract §5): such an account still expires (INITIATED for
+# 10 minutes -> EXPIRED, reference S6), but only its top-level ``status`` says so; its ``val``
+# keeps the last status the scheme allows.
+SCHEMES_WITHOUT_TERMINAL_VAL = frozenset({"API_KEY", "BASIC", "BEARER_TOKEN",
+                                          "GOOGLE_SERVICE_ACCOUNT", "SERVICE_ACCOUNT"})
+TERMINAL_STATUSES = frozenset({FAILED, EXPIRED})
+
+
+def terminal_val(a: ConnectedAccount, val: dict[str, Any]) -> None:
+    """Store the FAILED/EXPIRED ``val`` (error, expired_at) where the scheme has one."""
+    if a.auth_scheme not in SCHEMES_WITHOUT_TERMINAL_VAL:
+        a.val = val
+
+
+def val_status(auth_scheme: str, status: str, previous: Any) -> str:
+    """The ``state.val.status`` an account of ``auth_scheme`` shows for ``status``."""
+    if status in TERMINAL_STATUSES and auth_scheme in SCHEMES_WITHOUT_TERMINAL_VAL:
+        return previous if previous in (INITIALIZING, INITIATED, ACTIVE, INACTIVE) else INITIATED
+    return status
 PENDING_STATUSES = frozenset({INITIALIZING, INITIATED})
 
 # status_reason wording, as the v3.1 spec lists them.

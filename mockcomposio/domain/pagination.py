@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ..errors import bad_request
+from ..strict_json import strict_json_loads
 
 T = TypeVar("T")
 
@@ -19,18 +20,25 @@ def encode_cursor(page: int, limit: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# Pages and limits a cursor may carry: far past any list the fake holds, small enough that
+# every offset computed from them stays an ordinary int.
+MAX_CURSOR_VALUE = 2**31 - 1
+
+
 def decode_cursor(cursor: str) -> tuple[int, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        page, limit = int(data["page"]), int(data["limit"])
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        data = strict_json_loads(base64.urlsafe_b64decode(padded.encode()))
+        page, limit = data["page"], data["limit"]
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError,
+            RecursionError) as exc:
         raise bad_request(
             f"Invalid cursor {cursor[:40]!r}: pass back the next_cursor of a previous response "
             "unchanged.", slug="Pagination_InvalidCursor") from exc
-    if page < 1 or limit < 1:
-        raise bad_request(f"Invalid cursor {cursor[:40]!r}: page and limit must be positive.",
-                          slug="Pagination_InvalidCursor")
+    # Only what encode_cursor writes: ints (a float page, Infinity or 1e400 is no page).
+    if not all(type(v) is int and 1 <= v <= MAX_CURSOR_VALUE for v in (page, limit)):
+        raise bad_request(f"Invalid cursor {cursor[:40]!r}: page and limit must be positive "
+                          "integers.", slug="Pagination_InvalidCursor")
     return page, limit
 
 

@@ -17,7 +17,7 @@ from .catalogue import Catalogue, Toolkit
 from .consent import ConsentScript
 from .faults import FaultSet
 from .journal import Journal
-from .models import AuthConfig, AuthSession, ConnectedAccount, Link, TimelineEvent
+from .models import AuthConfig, AuthSession, ConnectedAccount, Link, TimelineEvent, val_status
 from .webhooks import WebhookState
 
 if TYPE_CHECKING:
@@ -219,7 +219,7 @@ class Project:
         a.status_reason = reason
         a.updated_at = self.now()
         if a.val is not None:
-            a.val["status"] = status
+            a.val["status"] = val_status(a.auth_scheme, status, a.val.get("status"))
         if not a.deleted:
             self.index.restatus(a, old)
         self.log(a, event or f"{old} -> {status}", reason or "")

@@ -7,7 +7,7 @@ from typing import Any
 from . import auth_configs
 from .catalogue import SECRET_FIELD_NAMES, field_out
 from .credentials import mask, redact_auth_config_credentials, redact_connection_val
-from .models import AuthConfig, ConnectedAccount, Link
+from .models import AuthConfig, ConnectedAccount, Link, val_status
 from .project import Project
 
 __all__ = ["mask"]  # re-exported: the inspector and the v1 renderer mask with it
@@ -86,7 +86,7 @@ def auth_config_created(ac: AuthConfig) -> dict[str, Any]:
 
 def account_state_val(project: Project, a: ConnectedAccount) -> dict[str, Any]:
     val = dict(a.val)
-    val["status"] = a.status
+    val["status"] = val_status(a.auth_scheme, a.status, val.get("status"))
     ac = project.auth_configs.get(a.auth_config_id)
     return redact_connection_val(val, managed=bool(ac and ac.is_composio_managed),
                                  mask_flag=project.mask_secrets,

@@ -281,6 +281,8 @@ def _derive(project: Project, raw: Mapping[str, Any]) -> _Derived:
     raw_mc = dict(raw_mc) if isinstance(raw_mc, Mapping) else {}
     manage = {("enabled" if k == "enable" else k): v for k, v in raw_mc.items() if v is not None}
     manage["enabled"] = raw_mc.get("enable") is not False
+    connected_accounts.check_callback_url(manage.get("callback_url"),
+                                          "manage_connections.callback_url")
     if "wait_for_connections" in manage:
         manage["enable_wait_for_connections"] = manage.pop("wait_for_connections")
 
@@ -622,6 +624,7 @@ def link(project: Project, origin: Origin, session_id: str, *, toolkit: str,
 def _link(project: Project, origin: Origin, session: Session, toolkit: Toolkit, *,
           callback_url: str | None, alias: str | None = None,
           ) -> tuple[ConnectedAccount, Any, str]:
+    callback_url = connected_accounts.check_callback_url(callback_url or session.callback_url)
     if toolkit.slug in session.connected_accounts:
         raise bad_request(
             f"Cannot create a link for toolkit {toolkit.slug}: a connected account is already "
@@ -642,7 +645,7 @@ def _link(project: Project, origin: Origin, session: Session, toolkit: Toolkit, 
     ac = resolve_auth_config(project, origin, session, toolkit)
     return connected_accounts.link(
         project, origin, auth_config_id=ac.id, user_id=session.user_id,
-        callback_url=callback_url or session.callback_url, alias=alias, via="session")
+        callback_url=callback_url, alias=alias, via="session")
 
 
 # -- toolkits listing ------------------------------------------------------------------------

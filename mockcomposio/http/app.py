@@ -19,7 +19,9 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 from multidict import MultiMapping
 
 from .. import contracts
@@ -30,6 +32,8 @@ from ..domain.project import Project
 from ..domain.redact import redact, redact_form, redact_query
 from ..engine import Engine
 from ..errors import ComposioError, bad_request, missing_api_key
+from ..strict_json import MAX_INT_DIGITS as MAX_INT_DIGITS
+from ..strict_json import body_problem, strict_json_loads
 from .policy import Policy
 
 log = logging.getLogger("mockcomposio.http")
@@ -144,30 +148,19 @@ async def _read_json(request: web.Request, max_depth: int = MAX_JSON_DEPTH) -> A
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        # RecursionError: nesting deeper than the parser's stack (e.g. 100k "[").
-        raise bad_request(f"Request body is not valid JSON: {exc}.", slug="Request_InvalidJson",
-                          suggested_fix="Send a JSON object with content-type: "
-                          "application/json.") from exc
-    if _nesting_exceeds(body, max_depth):
-        # Stored as given, such a body would break every later deep copy, render or export.
-        raise bad_request(f"Request body nests deeper than {max_depth} levels.",
-                          slug="Request_InvalidJson",
-                          suggested_fix="No Composio request needs this much nesting.")
+        body = strict_json_loads(raw)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # RecursionError: nesting deeper than the parser's stack (e.g. 100k "["); ValueError
+        # also covers NaN/Infinity, numbers that overflow and ints past Python's digit limit.
+        raise bad_request(f"Request body is not valid JSON: {str(exc)[:200]}.",
+                          slug="Request_InvalidJson", suggested_fix="Send a JSON object with "
+                          "content-type: application/json (RFC 8259: no NaN or Infinity, "
+                          "numbers within double range).") from exc
+    if (problem := body_problem(body, max_depth)):
+        raise bad_request(f"Request body {problem}.", slug="Request_InvalidJson",
+                          suggested_fix="No Composio request needs this; send plain JSON "
+                          "text and numbers.")
     return body
-
-
-def _nesting_exceeds(value: Any, limit: int) -> bool:
-    stack = [(value, 1)]
-    while stack:  # iterative: the body may be deeper than Python's recursion limit
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item \
-            if isinstance(item, list) else ()
-        if children and depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
 
 
 async def _read_form(request: web.Request) -> dict[str, list[str]]:
@@ -438,6 +431,57 @@ def did_you_mean(method: str, path: str, routes: list[tuple[str, str]]) -> str |
         if ratio >= 0.8 and (best is None or candidate[:2] > best[:2]):
             best = candidate
     return best[2] if best else None
+
+
+class _EnvelopeRequestHandler(RequestHandler):
+    """aiohttp's connection handler, answering requests its HTTP parser refuses (request line
+    or header over 8190 bytes, broken framing) with Composio's envelope instead of aiohttp's
+    plain-text 400: these never reach the middleware."""
+
+    __slots__ = ()
+
+    def handle_error(self, request: BaseRequest, status: int = 500,
+                     exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        if request.writer.output_size > 0:  # as aiohttp does: a response is already under way
+            raise ConnectionError("Response is sent already, cannot send another response "
+                                  "with the error message")
+        request_id = uuid.uuid4().hex
+        if status >= 500:
+            log.error("error handling request", exc_info=exc)
+            err = ComposioError(status, "Internal_ServerError", "mockcomposio hit an internal "
+                                "error (a bug in the fake, not in your request); see the "
+                                "server log.", code=5000)
+        else:
+            log.info("refused an unparsable HTTP request: %s", type(exc).__name__)
+            # aiohttp's own message quotes the request line: not echoed (it may hold secrets).
+            what = (f"The request line or a header is longer than {self.max_line_size} bytes"
+                    if isinstance(exc, LineTooLong) else
+                    f"The HTTP request could not be parsed ({type(exc).__name__})")
+            err = ComposioError(status, "Request_Malformed", f"{what}.", suggested_fix=(
+                "Send a shorter URL (move long values into a JSON body) and headers under "
+                f"{self.max_field_size} bytes each." if isinstance(exc, LineTooLong) else
+                "Send a well-formed HTTP/1.1 request."))
+        response = json_response(status, err.envelope(request_id), request_id)
+        response.force_close()
+        return response
+
+
+class _EnvelopeServer(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _EnvelopeRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class EnvelopeAppRunner(web.AppRunner):
+    """The AppRunner to serve :func:`create_app` with: also the requests aiohttp's parser
+    refuses get Composio's envelope."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        # The app builds a plain Server (Application cannot be subclassed); same layout, so
+        # switching its class only changes the connection handlers it creates.
+        server.__class__ = _EnvelopeServer
+        return server
 
 
 def create_app(engine: Engine | None = None, *, strict: bool = False,

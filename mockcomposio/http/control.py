@@ -11,10 +11,12 @@ a ``state`` import naming other API keys) *and* the server allows it: started wi
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Awaitable
 from typing import Any
 
 from .. import __version__, snapshot
+from ..clock import ClockRangeError, check_epoch
 from ..domain import faults as faults_mod
 from ..domain import journal as journal_mod
 from ..domain.outcomes import Outcome
@@ -146,18 +148,26 @@ def clock_get(c: Call) -> HandlerResult:
 
 def clock_update(c: Call) -> HandlerResult:
     """``{"advance": seconds}``, ``{"set": epoch seconds | ISO-8601}``, ``{"freeze": bool}``
-    (applied in the order freeze, set, advance); due expiries run at once."""
+    (applied in the order freeze, set, advance); due expiries run at once. The whole request is
+    tried on a copy of the clock first: a refused one leaves the clock untouched."""
     body = c.body or {}
     project = c.project
-    if "freeze" in body:
-        if body["freeze"]:
-            project.clock.freeze()
-        else:
-            project.clock.unfreeze()
-    if "set" in body:
-        project.clock.set(_epoch(body["set"]))
-    if "advance" in body:
-        project.clock.advance(float(body["advance"]))
+    trial = copy.copy(project.clock)
+    try:
+        if "freeze" in body:
+            if body["freeze"]:
+                trial.freeze()
+            else:
+                trial.unfreeze()
+        if "set" in body:
+            trial.set(_epoch(body["set"]))
+        if "advance" in body:
+            trial.advance(body["advance"])
+    except ClockRangeError as exc:
+        raise bad_request(f"Cannot move the clock: {exc}.", slug="Validation_Error",
+                          suggested_fix='Send e.g. {"advance": 3600} or '
+                          '{"set": "2030-01-01T00:00:00Z"}.') from exc
+    project.clock._offset, project.clock._frozen_at = trial._offset, trial._frozen_at
     project.run_due()
     return 200, _clock_json(c)
 
@@ -166,11 +176,14 @@ def _epoch(value: Any) -> float:
     from ..clock import to_epoch
 
     try:
-        return to_epoch(value)
+        when = to_epoch(value)
+    except OverflowError as exc:
+        raise ClockRangeError("set is out of range") from exc
     except ValueError as exc:
-        raise bad_request(f"set: {value!r} is neither epoch seconds nor an ISO-8601 time.",
-                          slug="Validation_Error",
+        raise bad_request(f"set: {str(value)[:60]!r} is neither epoch seconds nor an ISO-8601 "
+                          "time.", slug="Validation_Error",
                           suggested_fix='Send e.g. {"set": "2030-01-01T00:00:00Z"}.') from exc
+    return check_epoch(when, "set")
 
 
 # -- consent -----------------------------------------------------------------------------------
@@ -241,7 +254,7 @@ def faults_create(c: Call) -> HandlerResult:
     body = c.body or {}
     preset = body.get("preset")
     operation = body.get("operation")
-    if preset == faults_mod.TOKEN_REFRESH_FAILURE:
+    if preset in faults_mod.REFRESH_PRESETS:
         operation = "provider.refresh"  # not a request: every refresh of the tenant's tokens
     elif operation is None:
         raise bad_request("operation is required (a route operation such as "

@@ -34,6 +34,7 @@ from ..domain.models import (
     AuthConfig,
     ConnectedAccount,
     Link,
+    terminal_val,
 )
 from .consent import ConsentDriver, ConsentResult, HasRedirectUrl, Outcome
 
@@ -392,10 +393,10 @@ class Tenant:
             elif status == EXPIRED:
                 project.set_status(account, EXPIRED, status_reason or REASON_REFRESH_PERMANENT,
                                    event="expired (arranged by the test)")
-                account.val = {"status": EXPIRED, "expired_at": project.clock.iso()}
+                terminal_val(account, {"status": EXPIRED, "expired_at": project.clock.iso()})
             elif status == FAILED and account.status != FAILED:  # non-OAuth: no consent to deny
                 project.set_status(account, FAILED, status_reason or "Arranged by the test")
-                account.val = {"status": FAILED}
+                terminal_val(account, {"status": FAILED})
             elif status not in (ACTIVE, FAILED):
                 project.set_status(account, status, status_reason)
                 account.val["status"] = status
@@ -446,7 +447,9 @@ class Tenant:
         ``operation`` (a route-table name such as ``connected_accounts.list``, or ``*``) are
         answered with ``preset`` (``rate_limit``, ``auth_config_not_found``, ``server_error``,
         ``invalid_api_key``) and/or delayed; ``preset="token_refresh_failure"`` makes the
-        provider refuse the next refresh instead. ``times=None``: until cleared."""
+        provider refuse the next refresh instead (``token_refresh_transient``: answer it
+        503 temporarily_unavailable; the refresh is retried a minute later and the account
+        EXPIRED after 3 failures). ``times=None``: until cleared."""
         return self.project.faults.add(operation, preset=preset, latency_ms=latency_ms,
                                        times=times, retry_after=retry_after)
 
