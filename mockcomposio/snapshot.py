@@ -168,7 +168,7 @@ def export_project(project: Project) -> dict[str, Any]:
         "mask_secrets": project.mask_secrets,
         "clock": {"offset": clock._offset, "frozen_at": clock._frozen_at,
                   "now": clock.now()},
-        "ids": _rng_state(project.ids._rng),
+        "ids": _rng_state(project.ids.generator()),
         "seq": position,
         "auth_configs": [encode(a) for a in project.auth_configs.values()],
         "accounts": [encode(a) for a in project.accounts.values()],
@@ -294,7 +294,7 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
     project.clock._offset = decode(float, clock.get("offset", 0.0), f"{path}.clock.offset")
     project.clock._frozen_at = decode(float | None, clock.get("frozen_at"),
                                       f"{path}.clock.frozen_at")
-    project.ids._rng = _restore_rng(data.get("ids"), f"{path}.ids")
+    project.ids.restore(_restore_rng(data.get("ids"), f"{path}.ids"))
     project._seq = itertools.count(decode(int, data.get("seq", 0), f"{path}.seq"))
 
     for i, raw in enumerate(_field(data, "auth_configs", path) or []):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -138,7 +139,13 @@ class Project:
         with its refreshes subject to the tenant's token_refresh_failure faults."""
         from .faults import gate_refreshes
 
-        gate_refreshes(provider, lambda: self.faults)
+        me = weakref.ref(self)  # not self: the provider must not keep the project alive
+
+        def faults() -> FaultSet:
+            project = me()
+            return project.faults if project is not None else FaultSet()
+
+        gate_refreshes(provider, faults)
         self._provider = provider
 
     # -- time ----------------------------------------------------------------------------------
