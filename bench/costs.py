@@ -72,15 +72,15 @@ def _env(autoload: bool = True) -> dict[str, str]:
 
 # -- plugin import and pytest start-up ---------------------------------------------------------
 
-IMPORT_PLUGIN = """
+IMPORT_PLUGIN = f"""
 import sys, time
 import pytest
 t = time.perf_counter()
 import mockcomposio.testing.plugin
 dt = time.perf_counter() - t
 import json
-print(json.dumps({"s": dt, "heavy": [m for m in %r if m in sys.modules]}))
-""" % (HEAVY,)
+print(json.dumps({{"s": dt, "heavy": [m for m in {HEAVY!r} if m in sys.modules]}}))
+"""
 
 PYTEST_RSS = """
 import resource, sys, time
@@ -338,80 +338,77 @@ def _page(project: Any, filters: dict[str, Any]) -> dict[str, Any]:
                     render=lambda a: render.connected_account(project, a, with_params=False))
 
 
-def growth(quick: bool) -> dict[str, Any]:
-    from mockcomposio.domain import auth_configs, connected_accounts, consent
+def _make_account(project: Any, origin: Any, ac: Any, user: str, n: int, kind: str) -> Any:
+    from mockcomposio.domain import connected_accounts, consent
+    from mockcomposio.testing.consent import Outcome
+
+    if kind == "oauth":  # the real flow: link, consent page, provider, callback, tokens
+        account, link, _ = connected_accounts.link(project, origin, auth_config_id=ac.id,
+                                                   user_id=user)
+        consent.complete_link(project, origin, link, Outcome())
+        return account
+    account, _ = connected_accounts.initiate(
+        project, origin, auth_config_id=ac.id, user_id=user,
+        state={"authScheme": "API_KEY", "val": {"status": "ACTIVE", "generic_api_key": f"k{n}"}})
+    return account
+
+
+def growth(kind: str, quick: bool) -> dict[str, Any]:
+    """One kind of account per process: RSS never shrinks, so a second build in the same
+    process would reuse the first one's freed memory and look free."""
+    from mockcomposio.domain import auth_configs, connected_accounts
     from mockcomposio.domain.connected_accounts import Origin
     from mockcomposio.engine import Engine
-    from mockcomposio.testing.consent import Outcome
 
     sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
     reps = 30 if quick else 60
     origin = Origin(BASE)
-    out: dict[str, Any] = {}
-    for kind in ("oauth", "api_key"):
-        engine = Engine(seed=1)
-        gc.collect()
-        before = rss_mb()
-        project = engine.project(f"growth-{kind}")
-        configs = []
+    engine = Engine(seed=1)
+    gc.collect()
+    before = rss_mb()
+    project = engine.project(f"growth-{kind}")
+    options = ({"type": auth_configs.MANAGED} if kind == "oauth"
+               else {"type": auth_configs.CUSTOM, "auth_scheme": "API_KEY"})
+    toolkit = "github" if kind == "oauth" else "serpapi"
+    with project.lock:
+        configs = [auth_configs.create(project, toolkit, options, default_redirect_uri=origin.url(
+            connected_accounts.CALLBACK_PATH_V31)) for _ in range(2)]
+    made = 0
+    rows: dict[str, Any] = {}
+    build_s = 0.0
+    for size in sizes:
+        users = max(1, size // 10)
+        started = time.perf_counter()
         with project.lock:
-            for _ in range(2):
-                if kind == "oauth":
-                    ac = auth_configs.create(project, "github", {"type": auth_configs.MANAGED},
-                                             default_redirect_uri=origin.url(
-                                                 connected_accounts.CALLBACK_PATH_V31))
-                else:
-                    ac = auth_configs.create(
-                        project, "serpapi", {"type": auth_configs.CUSTOM, "auth_scheme": "API_KEY"},
-                        default_redirect_uri=origin.url(connected_accounts.CALLBACK_PATH_V31))
-                configs.append(ac)
-        made = 0
-        rows: dict[str, Any] = {}
-        build_s = 0.0
-        for size in sizes:
-            users = max(1, size // 10)
-            started = time.perf_counter()
-            with project.lock:
-                while made < size:
-                    ac = configs[made % 2]
-                    user = f"user-{made % users}"
-                    if kind == "oauth":
-                        account, link, _ = connected_accounts.link(
-                            project, origin, auth_config_id=ac.id, user_id=user)
-                        consent.complete_link(project, origin, link, Outcome())
-                    else:
-                        account, _ = connected_accounts.initiate(
-                            project, origin, auth_config_id=ac.id, user_id=user,
-                            state={"authScheme": "API_KEY",
-                                   "val": {"status": "ACTIVE", "generic_api_key": f"k{made}"}})
-                    if made % 7 == 3:  # some INACTIVE, so "two statuses" is a real union
-                        connected_accounts.set_enabled(project, account.id, False)
-                    made += 1
-            build_s += time.perf_counter() - started
-            gc.collect()
-            row: dict[str, Any] = {"rss_mb": rss_mb() - before,
-                                   "build_us_per_account": build_s / made * 1e6}
-            rng = random.Random(size)
-            facts = {"toolkit": configs[0].toolkit, "configs": [c.id for c in configs]}
-            for shape, make in SHAPES.items():
-                def one(i: int, make: Any = make) -> None:
-                    filters = make({**facts, "user": f"user-{rng.randrange(users)}"})
-                    with project.lock:
-                        page = _page(project, filters)
-                    assert page["items"], (shape, filters)
-
-                row[shape] = med_us(per_call(one, reps, warmup=3)) / 1000
-            rows[str(size)] = row
-        out[kind] = rows
-        del project
-        engine.drop(f"growth-{kind}")
-        del engine
+            while made < size:
+                account = _make_account(project, origin, configs[made % 2],
+                                        f"user-{made % users}", made, kind)
+                if made % 7 == 3:  # some INACTIVE, so "two statuses" is a real union
+                    connected_accounts.set_enabled(project, account.id, False)
+                made += 1
+        build_s += time.perf_counter() - started
         gc.collect()
-    return out
+        row: dict[str, Any] = {"rss_mb": rss_mb() - before,
+                               "build_us_per_account": build_s / made * 1e6}
+        rng = random.Random(size)
+        facts = {"toolkit": toolkit, "configs": [c.id for c in configs]}
+        for shape, make in SHAPES.items():
+            def one(i: int, make: Any = make, users: int = users, rng: Any = rng,
+                    facts: dict[str, Any] = facts) -> None:
+                filters = make({**facts, "user": f"user-{rng.randrange(users)}"})
+                with project.lock:
+                    page = _page(project, filters)
+                assert page["items"], filters
+
+            row[shape] = med_us(per_call(one, reps, warmup=3)) / 1000
+        rows[str(size)] = row
+    return {kind: rows}
 
 
 MEASUREMENTS: dict[str, Callable[[bool], dict[str, Any]]] = {
-    "plugin": plugin, "pertest": pertest, "tenant": tenant, "growth": growth}
+    "plugin": plugin, "pertest": pertest, "tenant": tenant,
+    "growth-oauth": lambda quick: growth("oauth", quick),
+    "growth-api_key": lambda quick: growth("api_key", quick)}
 
 
 def main(argv: list[str] | None = None) -> int:

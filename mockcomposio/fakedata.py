@@ -37,9 +37,9 @@ def drawing_from(rng: random.Random) -> Iterator[Faker]:
 
             _shared = Faker()
         fake = _shared
-        saved = fake.random
-        fake.random = rng
+        saved = fake.random  # type: ignore[attr-defined]  # a property the stubs lack
+        fake.random = rng  # type: ignore[attr-defined]
         try:
             yield fake
         finally:
-            fake.random = saved
+            fake.random = saved  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ import uuid
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 SUFFIX_LENGTH = 12
+_SYMBOLS = bytes(ord(ALPHABET[b & 63]) for b in range(256))  # byte -> symbol, for translate()
 
 
 class IdFactory:
@@ -37,12 +38,11 @@ class IdFactory:
         self._seed, self._rng = None, rng
 
     def _choice(self, n: int) -> str:
-        if self._seeded() is None:
-            # one urandom call for the whole id (secrets.choice per character was one syscall
-            # each); 64 symbols, so a byte's low 6 bits pick one without bias
-            return "".join([ALPHABET[b & 63] for b in secrets.token_bytes(n)])
-        choice = self._rng.choice  # type: ignore[union-attr]
-        return "".join([choice(ALPHABET) for _ in range(n)])
+        # n random bytes in one call (secrets: one urandom syscall; seeded: one getrandbits),
+        # each mapped to a symbol by its low 6 bits: 64 symbols, so without bias.
+        rng = self._seeded()
+        raw = secrets.token_bytes(n) if rng is None else rng.randbytes(n)
+        return raw.translate(_SYMBOLS).decode("ascii")
 
     def new(self, prefix: str) -> str:
         return f"{prefix}_{self._choice(SUFFIX_LENGTH)}"

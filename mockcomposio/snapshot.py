@@ -212,6 +212,8 @@ def _export_provider(project: Project) -> dict[str, Any] | None:
         "pending": [{"pending": encode(p.pending), "params": dict(p.params)}
                     for p in provider._pending.values()],
         "codes": [encode(c) for c in provider._codes.values()],
+        # a list of objects, not a map: a code is a secret, and redaction works on values
+        "spent_codes": [{"code": c, "grant_id": g} for c, g in provider._spent_codes.items()],
         "tokens": [encode(r) for r in records],
         "access": access,
         "refresh": refresh,
@@ -344,6 +346,11 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
         for i, raw in enumerate(prov.get("codes", [])):
             code = decode(_CodeRecord, raw, f"{p}.codes[{i}]")
             provider._codes[code.code] = code
+        for i, raw in enumerate(decode(list[dict[str, str]], prov.get("spent_codes", []),
+                                       f"{p}.spent_codes")):
+            if set(raw) != {"code", "grant_id"}:
+                raise SnapshotError(f"{p}.spent_codes[{i}]: expected code and grant_id")
+            provider._spent_codes[raw["code"]] = raw["grant_id"]
         records: list[TokenRecord] = [decode(TokenRecord, raw, f"{p}.tokens[{i}]")
                                       for i, raw in enumerate(prov.get("tokens", []))]
 

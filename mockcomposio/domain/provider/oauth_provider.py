@@ -74,6 +74,9 @@ class OAuthProvider:
         self._apps: dict[str, OAuthApp] = {}
         self._pending: dict[str, _Pending] = {}
         self._codes: dict[str, _CodeRecord] = {}
+        # Exchanged codes: only what reuse needs (RFC 6749 §4.1.2: revoke that grant), not the
+        # whole record (challenge, redirect URI, scopes, user: ~0.5 KB per connection).
+        self._spent_codes: dict[str, str] = {}  # code -> grant id
         self._access: dict[str, TokenRecord] = {}
         self._refresh: dict[str, TokenRecord] = {}
         self._grants: dict[str, _Grant] = {}
