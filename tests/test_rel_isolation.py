@@ -70,7 +70,8 @@ def a_material(a: World) -> dict[str, str]:
     app = provider.get_app("my-client-id")
     assert app is not None
     pending = next(iter(provider._pending))
-    return {"access": access, "refresh": refresh, "code": next(iter([*provider._codes, *provider._spent_codes])),
+    code = next(iter([*provider._codes, *provider._spent_codes]))
+    return {"access": access, "refresh": refresh, "code": code,
             "client_id": app.client_id, "client_secret": app.client_secret, "pending": pending}
 
 
