@@ -24,7 +24,8 @@ def _serve(args: argparse.Namespace) -> int:
     from .engine import Engine
     from .server import serve_forever
 
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
+    level = args.log_level or ("info" if args.log_requests else "warning")
+    logging.basicConfig(level=getattr(logging, level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
     engine = Engine(seed=args.seed)
     state_file = Path(args.state_file) if args.state_file else None
@@ -117,9 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="port (default 8000; 0 picks a free one)")
     serve.add_argument("--seed", type=int, default=None,
                        help="seed ids and fake data for reproducible runs")
-    serve.add_argument("--log-level", default="info",
+    serve.add_argument("--log-level", default=None,
                        choices=["debug", "info", "warning", "error"],
-                       help="one line per request at info level")
+                       help="default warning; info logs one line per request")
+    serve.add_argument("--log-requests", action="store_true",
+                       help="log one line per request (the same as --log-level info); off by "
+                       "default: a log line per request costs a busy server more than the "
+                       "request itself")
     serve.add_argument("--state-file", metavar="PATH", default=None,
                        help="load state from PATH at start (if it exists) and save it there "
                        "atomically after changes and at shutdown")
