@@ -349,11 +349,12 @@ def _after(request: web.Request, status: int, elapsed_ms: float, query: str,
     if project is None:
         return
     journal = project.journal
+    body = request.get(_REQ_BODY)  # None on every GET: no redaction pass to set up
     journal.append(JournalEntry(
         seq=journal.next_seq(), at=project.clock.now(), wall_time=time.time(),
         method=request.method, path=path, query=query, status=status,
         duration_ms=elapsed_ms, request_id=request_id, operation=request.get(_OPERATION),
-        request_body=redact(request.get(_REQ_BODY), max_items=JOURNAL_MAX_ITEMS),
+        request_body=None if body is None else redact(body, max_items=JOURNAL_MAX_ITEMS),
         hint=request.get(_HINT), fault=request.get(_FAULT),
         response_raw=request.get(_RESP_BODY)))
 
