@@ -2,8 +2,9 @@
 
 Prints a Markdown table of medians, with ratios against baselines measured in the same run on
 the same machine (a bare aiohttp app returning the same bytes; moto's server; pytest-httpserver;
-the bare interpreter start). Every server runs in its own process; the aiohttp load generator
-runs in this one. See bench/README.md for what each row measures.
+the bare interpreter start; a no-op pytest fixture). Every server runs in its own process;
+with wrk installed the load generator is wrk pinned to another core than the server (taskset),
+else the aiohttp client in this process. See bench/README.md for what each row measures.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import functools
 import json
 import os
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,7 +32,13 @@ from bench.load import run_load
 from bench.servers import API_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("http", "fixture", "flow", "scale", "startup", "contracts")
+SECTIONS = ("http", "plugin", "pertest", "tenant", "flow", "growth", "startup", "contracts",
+            "fixture", "scale")
+DEFAULT = ("http", "plugin", "pertest", "tenant", "flow", "growth", "startup", "contracts")
+COSTS = ("plugin", "pertest", "tenant")  # bench/costs.py
+# wrk on one core, each server on the other: the load generator never competes with the server
+PIN = (os.cpu_count() or 1) >= 2 and bool(shutil.which("wrk")) and bool(shutil.which("taskset"))
+CLIENT_CPU, SERVER_CPU = "0", "1"
 MOTO_AUTH = {  # moto checks neither the key nor the signature, only that there is one
     "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20261202/us-east-1/s3/aws4_request, "
                      "SignedHeaders=host, Signature=0"}
@@ -37,7 +46,9 @@ MOTO_AUTH = {  # moto checks neither the key nor the signature, only that there 
 
 class Server:
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.servers", *args], cwd=ROOT,
+        pin = ["taskset", "-c", SERVER_CPU] if PIN else []
+        self.proc = subprocess.Popen([*pin, sys.executable, "-m", "bench.servers", *args],
+                                     cwd=ROOT,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True)
         assert self.proc.stdout is not None
@@ -62,6 +73,32 @@ def cpu_seconds(pid: int) -> float:
 def _get(url: str, headers: dict[str, str]) -> bytes:
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as r:
         return bytes(r.read())
+
+
+def _wrk_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk_load(url: str, headers: dict[str, str], concurrency: int, seconds: float,
+             probe: Any) -> dict[str, float]:
+    """wrk on CLIENT_CPU for ``seconds`` (after a short warm-up run); requests, req/s, p50/p99
+    latency and probe() (the server's CPU seconds) over the measured run."""
+    args = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{concurrency}", "--latency"]
+    for name, value in headers.items():
+        args += ["-H", f"{name}: {value}"]
+    subprocess.run([*args, "-d1s", url], check=True, capture_output=True)  # warm-up
+    before = probe()
+    out = subprocess.run([*args, f"-d{seconds:g}s", url], check=True, capture_output=True,
+                         text=True).stdout
+    probed = probe() - before
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    return {"requests": requests,
+            "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore
+            "p50_ms": _wrk_ms(latency["50"]), "p99_ms": _wrk_ms(latency["99"]),
+            "errors": int(errors.group(1)) if errors else 0, "cpu_s": probed}
 
 
 def _seed_moto(base_url: str, ac_body: bytes, keys: int) -> None:
@@ -117,17 +154,22 @@ def http(quick: bool) -> dict[str, Any]:
                 for _ in range(repeats):  # servers interleaved: noise hits all alike
                     for server, (url, headers) in by_server.items():
                         probe = functools.partial(cpu_seconds, servers[server].proc.pid)
-                        result = run_load(url, headers, concurrency, seconds, probe=probe)
+                        if PIN:
+                            run = wrk_load(url, headers, concurrency, seconds, probe)
+                        else:
+                            r = run_load(url, headers, concurrency, seconds, probe=probe)
+                            run = {"requests": r.requests, "rps": r.rps, "p50_ms": r.p50_ms,
+                                   "p99_ms": r.p99_ms, "errors": r.errors, "cpu_s": r.probed}
                         # the server's CPU per request: robust to other load on the machine
-                        cpu[server].append(result.probed / result.requests)
-                        runs[server].append(result)
+                        cpu[server].append(run["cpu_s"] / max(1, run["requests"]))
+                        runs[server].append(run)
                 results[f"{name}@{concurrency}"] = {
-                    server: {"rps": statistics.median(r.rps for r in rs),
-                             "p50_ms": statistics.median(r.p50_ms for r in rs),
-                             "p99_ms": statistics.median(r.p99_ms for r in rs),
+                    server: {"rps": statistics.median(r["rps"] for r in rs),
+                             "p50_ms": statistics.median(r["p50_ms"] for r in rs),
+                             "p99_ms": statistics.median(r["p99_ms"] for r in rs),
                              "cpu_us": statistics.median(cpu[server]) * 1e6,
-                             "errors": sum(r.errors for r in rs),
-                             "requests": sum(r.requests for r in rs),
+                             "errors": sum(r["errors"] for r in rs),
+                             "requests": sum(r["requests"] for r in rs),
                              "bytes": sizes[name].get(server)}
                     for server, rs in runs.items()}
         return results
@@ -136,8 +178,8 @@ def http(quick: bool) -> dict[str, Any]:
             process.stop()
 
 
-def micro(name: str, quick: bool) -> dict[str, Any]:
-    args = [sys.executable, "-m", "bench.micro", name, *(["--quick"] if quick else [])]
+def micro(name: str, quick: bool, module: str = "bench.micro") -> dict[str, Any]:
+    args = [sys.executable, "-m", module, name, *(["--quick"] if quick else [])]
     out = subprocess.run(args, cwd=ROOT, check=True, capture_output=True, text=True)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -152,6 +194,11 @@ def collect(quick: bool, only: list[str]) -> dict[str, Any]:
             from bench.startup import startup
 
             results["startup"] = startup(quick)
+        elif section in COSTS:
+            results[section] = micro(section, quick, "bench.costs")
+        elif section == "growth":
+            results["growth"] = {**micro("growth-oauth", quick, "bench.costs"),
+                                 **micro("growth-api_key", quick, "bench.costs")}
         else:
             results[section] = micro(section, quick)
     return results
@@ -177,9 +224,13 @@ def render(results: dict[str, Any], quick: bool) -> str:
     add = lines.append
     add(f"Run {dt.date.today().isoformat()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {platform.system()} {platform.machine()}"
-        + f", load average {os.getloadavg()[0]:.1f} at the end"
-        + (" (--quick: shorter runs, 20k-account scale)" if quick else "") + ".")
+        + f", load average {results.get('load_start', 0):.1f} at the start and "
+        f"{os.getloadavg()[0]:.1f} at the end"
+        + (" (--quick: shorter runs, 10k-account growth)" if quick else "") + ". HTTP load: "
+        + ("wrk (1 thread) pinned to CPU 0, every server pinned to CPU 1 (taskset)" if PIN
+           else "the aiohttp client in the bench process (wrk not installed)") + ".")
     add("")
+    lines += render_costs(results)
     if "http" in results:
         add("**HTTP** (each server in its own process, the aiohttp client in the parent: on 2 "
             "cores the client takes one core; medians over repeats). req/s is what the client "
@@ -282,19 +333,127 @@ def render(results: dict[str, Any], quick: bool) -> str:
     return "\n".join(lines)
 
 
+def _flag(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def render_costs(results: dict[str, Any]) -> list[str]:
+    """The rows of issue 21: what a downstream suite pays, each against its same-run baseline."""
+    out: list[str] = []
+    add = out.append
+    add("**What a downstream suite pays** (each against its baseline, same run, interleaved "
+        "rounds):")
+    add("")
+    add("| what | measured | baseline (same run) | ratio | target | |")
+    add("|---|---:|---|---:|---|---|")
+    if pl := results.get("plugin"):
+        heavy = ", ".join(pl["heavy_imported"]) or "none"
+        add(f"| import `mockcomposio.testing.plugin` (pytest loaded) | {pl['import_ms']:.1f} ms "
+            f"| | | ≤ 50 ms | {_flag(pl['import_ms'] <= 50)} |")
+        add(f"| … heavy modules it imports (faker, oauthlib, jsonschema(_rs), aiohttp, engine) | "
+            f"{heavy} | | | none | {_flag(not pl['heavy_imported'])} |")
+        for name, label in (("ours", "our plugin"), ("faker", "faker's pytest plugin")):
+            cpu = pl[f"pytest_{name}_cpu_ms"] - pl["pytest_bare_cpu_ms"]
+            rss = pl[f"pytest_{name}_rss_mb"] - pl["pytest_bare_rss_mb"]
+            add(f"| `pytest --co` process with {label}: CPU / peak RSS | "
+                f"{pl[f'pytest_{name}_cpu_ms']:.0f} ms / {pl[f'pytest_{name}_rss_mb']:.0f} MB | "
+                f"no plugin: {pl['pytest_bare_cpu_ms']:.0f} ms / "
+                f"{pl['pytest_bare_rss_mb']:.0f} MB | +{cpu:.0f} ms, +{rss:.0f} MB | (info) | |")
+    if pt := results.get("pertest"):
+        over = pt["overhead_us_per_test"]
+        add(f"| per-test overhead of `mock_composio` (pytest CPU, slope {pt['n'][0]} → "
+            f"{pt['n'][1]} tests) | {pt['mock_us_per_test']:.0f} µs/test | no-op fixture: "
+            f"{pt['noop_us_per_test']:.0f} µs/test | +{over:.0f} µs | ≤ +50 µs | "
+            f"{_flag(over <= 50)} |")
+        g = pt["gc_ms"]
+        n = pt["n"][1]
+        add(f"| … garbage collector time in {n} tests | {g[f'mock@{n}']:.0f} ms | "
+            f"no-op fixture: {g[f'noop@{n}']:.0f} ms | | (info) | |")
+    if tn := results.get("tenant"):
+        add(f"| tenant create + drop (engine) | {tn['engine_create_drop_us']:.1f} µs | dict "
+            f"set + pop: {tn['baseline_us']:.1f} µs | | ≤ 20 µs | "
+            f"{_flag(tn['engine_create_drop_us'] <= 20)} |")
+        add(f"| … the plugin's `_new_tenant` + drop | {tn['fixture_create_drop_us']:.1f} µs | | "
+            "| (info) | |")
+        freed = tn["dropped_tenant_freed_without_gc"]
+        add(f"| dropped tenant (after an OAuth flow) freed by refcounting, GC disabled | "
+            f"{'yes' if freed else 'no'} | | | yes | {_flag(freed)} |")
+        add(f"| first redirect flow in a fresh tenant, in-process | {tn['first_flow_ms']:.2f} ms "
+            f"| next flow, same tenant: {tn['next_flow_ms']:.2f} ms | "
+            f"{tn['first_flow_ms'] / tn['next_flow_ms']:.2f}x | ≤ 1 ms | "
+            f"{_flag(tn['first_flow_ms'] <= 1)} |")
+    if (http := results.get("http")) is not None:
+        for key, by_server in http.items():
+            name, conc = key.split("@")
+            if conc != "50":
+                continue
+            mock, bare = by_server["mock"], by_server["bare"]
+            x_cpu = mock["cpu_us"] / bare["cpu_us"]
+            x_rps = mock["rps"] / bare["rps"]
+            label = "`auth_configs/{id}`" if name == "ac" else "10-item filtered account list"
+            add(f"| GET {label}, c=50, server CPU/request (journal on) | {mock['cpu_us']:.0f} µs "
+                f"| bare aiohttp, same bytes: {bare['cpu_us']:.0f} µs | {x_cpu:.2f}x | ≤ 1.25x |"
+                f" {_flag(x_cpu <= 1.25)} |")
+            add(f"| … throughput | {mock['rps']:,.0f} req/s | {bare['rps']:,.0f} req/s | "
+                f"{x_rps:.2f}x | ≥ 0.8x | {_flag(x_rps >= 0.8)} |")
+    if gr := results.get("growth"):
+        for kind, label in (("oauth", "OAuth (real flow)"), ("api_key", "API-key")):
+            rows = gr.get(kind, {})
+            if "100000" in rows:
+                rss = rows["100000"]["rss_mb"]
+                add(f"| memory for 100k {label} accounts (RSS delta) | {rss:.0f} MB | | | "
+                    f"{'≤ 300 MB' if kind == 'oauth' else '(info)'} | "
+                    f"{_flag(rss <= 300) if kind == 'oauth' else ''} |")
+        for kind in ("oauth", "api_key"):
+            rows = gr.get(kind, {})
+            big = max(rows, key=int) if rows else None
+            if big is None:
+                continue
+            for shape in ("2 statuses + 2 configs", "status + config", "unfiltered"):
+                limit = 2 if shape.startswith("2") else 5
+                v = rows[big][shape]
+                add(f"| list page of 20, `{shape}`, {int(big) // 1000}k {kind} accounts | "
+                    f"{v:.3f} ms | | | ≤ {limit} ms | {_flag(v <= limit)} |")
+    if st := results.get("startup"):
+        x = st["serve_health_ms"] / st["bare_health_ms"]
+        add(f"| `serve` to first healthy answer (spawn → 200) | {st['serve_health_ms']:.0f} ms | "
+            f"bare aiohttp server: {st['bare_health_ms']:.0f} ms | {x:.2f}x | ≤ 1.2x | "
+            f"{_flag(x <= 1.2)} |")
+    add("")
+    if gr := results.get("growth"):
+        add("**Growth**: list page of 20 (domain: filter + page + render), ms, and RSS delta, by "
+            "account count:")
+        add("")
+        shapes = ["user", "user+status+toolkit", "2 statuses + 2 configs", "status + config",
+                  "unfiltered"]
+        add("| accounts | kind | " + " | ".join(f"`{s}`" for s in shapes)
+            + " | RSS | build / account |")
+        add("|---:|---|" + "---:|" * (len(shapes) + 2))
+        for kind in ("oauth", "api_key"):
+            for size, row in gr.get(kind, {}).items():
+                add(f"| {int(size):,} | {kind} | "
+                    + " | ".join(f"{row[s]:.3f}" for s in shapes)
+                    + f" | {row['rss_mb']:.0f} MB | {row['build_us_per_account']:.0f} µs |")
+        add("")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="short runs (1 s per load point, one repeat, 20k-account scale)")
     parser.add_argument("--json", metavar="FILE", help="also write the raw results here")
-    parser.add_argument("--only", default=",".join(SECTIONS),
-                        help=f"comma-separated sections (default: all of {','.join(SECTIONS)})")
+    parser.add_argument("--only", default=",".join(DEFAULT),
+                        help=f"comma-separated sections of {','.join(SECTIONS)} (default: "
+                        f"{','.join(DEFAULT)})")
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(only) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}")
+    load_start = os.getloadavg()[0]
     results = collect(args.quick, only)
+    results["load_start"] = load_start
     print(render(results, args.quick))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")

@@ -42,8 +42,10 @@ class Engine:
         self._projects: dict[str, Project] = {}
         self._projects_by_id: dict[str, Project] = {}
         self._project_ids = IdFactory(seed)
-        self._links: dict[str, tuple[Project, Link]] = {}
-        self._states: dict[str, tuple[Project, Link]] = {}
+        # Token / OAuth state -> id of the project holding the link. Ids, not objects: these
+        # indexes must not keep a dropped tenant alive (it is freed at once, by refcounting).
+        self._links: dict[str, str] = {}
+        self._states: dict[str, str] = {}
         # Reset and drop leave a tenant's entries in the two indexes above (so they stay O(1));
         # lookups ignore them, and an insert sweeps them out once the index has doubled since
         # the last sweep: amortised O(1), and memory bounded by twice the live entries.
@@ -132,9 +134,9 @@ class Engine:
             self._projects[project.api_key] = project
             self._projects_by_id[project.id] = project
             for link in project.links.values():
-                self._links[link.token] = (project, link)
+                self._links[link.token] = project.id
                 if link.oauth_state:
-                    self._states[link.oauth_state] = (project, link)
+                    self._states[link.oauth_state] = project.id
 
     def project_by_id(self, project_id: str) -> Project | None:
         project = self._projects_by_id.get(project_id)
@@ -159,13 +161,13 @@ class Engine:
 
     # -- token-addressed objects ---------------------------------------------------------------
     def link_opened(self, project: Project, link: Link) -> None:
-        self._links[link.token] = (project, link)
+        self._links[link.token] = project.id
         self._maybe_sweep()
         project.consent.link_opened(project, link)
 
     def state_issued(self, project: Project, link: Link) -> None:
         if link.oauth_state:
-            self._states[link.oauth_state] = (project, link)
+            self._states[link.oauth_state] = project.id
             self._maybe_sweep()
 
     def _maybe_sweep(self) -> None:
@@ -173,7 +175,7 @@ class Engine:
             return
         with self.lock:
             for index in (self._links, self._states):
-                dead = [key for key, hit in index.items() if self._live(hit) is None]
+                dead = [key for key, pid in index.items() if self.project_by_id(pid) is None]
                 for key in dead:
                     del index[key]
             self._sweep_at = max(_MIN_SWEEP, 2 * (len(self._links) + len(self._states)))
@@ -183,15 +185,11 @@ class Engine:
         return self.find_link(token) is not None or self.find_state(token) is not None
 
     def find_link(self, token: str) -> tuple[Project, Link] | None:
-        return self._live(self._links.get(token))
+        project = self.project_by_id(self._links.get(token, ""))
+        link = project.links.get(token) if project is not None else None
+        return (project, link) if project is not None and link is not None else None
 
     def find_state(self, state: str) -> tuple[Project, Link] | None:
-        return self._live(self._states.get(state))
-
-    def _live(self, hit: tuple[Project, Link] | None) -> tuple[Project, Link] | None:
-        if hit is None:
-            return None
-        project, _ = hit
-        if self._projects.get(project.api_key) is not project:
-            return None
-        return hit
+        project = self.project_by_id(self._states.get(state, ""))
+        link = project.links_by_state.get(state) if project is not None else None
+        return (project, link) if project is not None and link is not None else None

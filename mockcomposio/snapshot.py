@@ -185,7 +185,7 @@ def export_project(project: Project) -> dict[str, Any]:
         "auth_sessions": [encode(s) for s in project.auth_sessions.values()],
         "clock": {"offset": clock._offset, "frozen_at": clock._frozen_at,
                   "now": clock.now()},
-        "ids": _rng_state(project.ids._rng),
+        "ids": _rng_state(project.ids.generator()),
         "seq": position,
         "auth_configs": [encode(a) for a in project.auth_configs.values()],
         "accounts": [encode(a) for a in project.accounts.values()],
@@ -232,6 +232,8 @@ def _export_provider(project: Project) -> dict[str, Any] | None:
         "pending": [{"pending": encode(p.pending), "params": dict(p.params)}
                     for p in provider._pending.values()],
         "codes": [encode(c) for c in provider._codes.values()],
+        # a list of objects, not a map: a code is a secret, and redaction works on values
+        "spent_codes": [{"code": c, "grant_id": g} for c, g in provider._spent_codes.items()],
         "tokens": [encode(r) for r in records],
         "access": access,
         "refresh": refresh,
@@ -394,7 +396,7 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
         check_epoch(project.clock.now(), f"{path}.clock")
     except ClockRangeError as exc:
         raise SnapshotError(str(exc)) from None
-    project.ids._rng = _restore_rng(data.get("ids"), f"{path}.ids")
+    project.ids.restore(_restore_rng(data.get("ids"), f"{path}.ids"))
     project._seq = itertools.count(decode(int, data.get("seq", 0), f"{path}.seq"))
 
     for i, raw in enumerate(_list(_field(data, "auth_configs", path), f"{path}.auth_configs")):
@@ -447,6 +449,11 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
         for i, raw in enumerate(_list(prov.get("codes"), f"{p}.codes")):
             code = decode(_CodeRecord, raw, f"{p}.codes[{i}]")
             provider._codes[code.code] = code
+        for i, raw in enumerate(decode(list[dict[str, str]], prov.get("spent_codes", []),
+                                       f"{p}.spent_codes")):
+            if set(raw) != {"code", "grant_id"}:
+                raise SnapshotError(f"{p}.spent_codes[{i}]: expected code and grant_id")
+            provider._spent_codes[raw["code"]] = raw["grant_id"]
         records: list[TokenRecord] = [decode(TokenRecord, raw, f"{p}.tokens[{i}]")
                                       for i, raw in enumerate(_list(prov.get("tokens"),
                                                                     f"{p}.tokens"))]

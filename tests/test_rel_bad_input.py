@@ -182,6 +182,7 @@ def stored_state(project: Project) -> Any:
         project.auth_configs, project.accounts, project.deleted_accounts, project.links,
         project.sessions, project.clock.now(),
         {c: (r.used, r.revoked) for c, r in provider._codes.items()},
+        dict(provider._spent_codes),
         {t: r.revoked_reason for t, r in {**provider._access, **provider._refresh}.items()},
         sorted(provider._apps), sorted(provider._pending),
     ))

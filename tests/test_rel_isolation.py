@@ -51,7 +51,8 @@ def markers_of(a: World) -> set[str]:
     markers = {v for k, v in a.ids.items() if k != "authorize"}
     markers |= {acct.user_id for acct in project.accounts.values()}
     markers |= {ac.name for ac in project.auth_configs.values()}
-    markers |= set(provider._access) | set(provider._refresh) | set(provider._codes)
+    markers |= set(provider._access) | set(provider._refresh) | set(provider._codes) \
+        | set(provider._spent_codes)
     markers |= {app.client_secret for app in provider._apps.values()}
     markers |= {SECRET, SECRET[:4] + "...", a.headers["x-api-key"]}
     return {m for m in markers if len(m) >= 6}
@@ -69,7 +70,8 @@ def a_material(a: World) -> dict[str, str]:
     app = provider.get_app("my-client-id")
     assert app is not None
     pending = next(iter(provider._pending))
-    return {"access": access, "refresh": refresh, "code": next(iter(provider._codes)),
+    code = next(iter([*provider._codes, *provider._spent_codes]))
+    return {"access": access, "refresh": refresh, "code": code,
             "client_id": app.client_id, "client_secret": app.client_secret, "pending": pending}
 
 

@@ -44,7 +44,8 @@ def raw_secrets(world: World) -> set[str]:
     project = world.project
     provider = project.provider
     secrets = {SECRET, API_KEY_VALUE}
-    secrets |= set(provider._access) | set(provider._refresh) | set(provider._codes)
+    secrets |= set(provider._access) | set(provider._refresh) | set(provider._codes) \
+        | set(provider._spent_codes)
     secrets |= {app.client_secret for app in provider._apps.values()}
     secrets |= {link.code_verifier for link in project.links.values() if link.code_verifier}
     for account in project.accounts.values():
@@ -153,7 +154,7 @@ async def test_log_journal_inspector_and_export_show_no_secret(
     with caplog.at_level(logging.DEBUG, logger="mockcomposio"):
         logged = await build_world(world.client, world.engine, "key-a-logged")
     secrets = raw_secrets(logged)
-    assert logged.project.provider._codes  # the flow's codes went through the callback URL
+    assert logged.project.provider._spent_codes  # the flow's codes went through the callback URL
     log_text = "\n".join(r.getMessage() for r in caplog.records)
     assert "toolkits/auth/callback" in log_text  # the log did record the callback
     assert found(secrets, log_text) == []

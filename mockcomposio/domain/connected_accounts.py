@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import heapq
+import itertools
 import re
+import sys
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import ComposioError, bad_request, connected_account_not_found
@@ -96,13 +99,20 @@ def get(project: Project, account_id: str) -> ConnectedAccount:
     return account
 
 
-def list_accounts(project: Project, *, user_ids: list[str] | None = None,
-                  toolkit_slugs: list[str] | None = None, statuses: list[str] | None = None,
-                  auth_config_ids: list[str] | None = None,
-                  connected_account_ids: list[str] | None = None,
-                  order_by: str = "created_at", order_direction: str = "desc",
-                  ) -> list[ConnectedAccount]:
-    """Filters intersect candidate sets taken from the indexes; nothing scans all accounts."""
+def list_accounts(project: Project, **filters: Any) -> list[ConnectedAccount]:
+    """Every account matching the filters, in order (see :func:`select_accounts`)."""
+    return list(select_accounts(project, **filters))
+
+
+def select_accounts(project: Project, *, user_ids: list[str] | None = None,
+                    toolkit_slugs: list[str] | None = None, statuses: list[str] | None = None,
+                    auth_config_ids: list[str] | None = None,
+                    connected_account_ids: list[str] | None = None,
+                    order_by: str = "created_at", order_direction: str = "desc",
+                    ) -> AccountSelection:
+    """The accounts a list's filters match, in the list's order, as a sequence that is counted
+    and sliced without building and sorting every match: a page of 20 out of 100k costs about
+    what 20 accounts cost. Nothing scans all accounts unless the filters match few of many."""
     for status in statuses or []:
         if status not in ACCOUNT_STATUSES:
             raise bad_request(f"Unknown status {status!r} in statuses.",
@@ -115,37 +125,123 @@ def list_accounts(project: Project, *, user_ids: list[str] | None = None,
         raise bad_request(f"order_direction must be asc or desc, got {order_direction!r}.",
                           slug="ConnectedAccount_BadRequest", code=600)
     idx = project.index
-    candidate_sets: list[set[str] | dict[str, None]] = []
+    toolkits = [t.lower() for t in toolkit_slugs] if toolkit_slugs else None
+    # (attribute, wanted values) per given filter, and the index buckets that hold its matches
+    # (the buckets of one filter are disjoint, so their sizes add up)
+    given = [(attr, values, index) for attr, values, index in (
+        ("user_id", user_ids, idx.by_user), ("id", connected_account_ids, None),
+        ("auth_config_id", auth_config_ids, idx.by_auth_config),
+        ("toolkit", toolkits, idx.by_toolkit), ("status", statuses, idx.by_status)) if values]
+    checks = [(attr, frozenset(values)) for attr, values, _ in given]
 
-    def union(index: dict[str, dict[str, None]], keys: list[str]) -> set[str] | dict[str, None]:
-        if len(keys) == 1:
-            return index.get(keys[0], {})
-        out: set[str] = set()
-        for k in keys:
-            out.update(index.get(k, {}))
-        return out
+    def matches(a: ConnectedAccount) -> bool:
+        return all(getattr(a, attr) in wanted for attr, wanted in checks)
 
-    if user_ids:
-        candidate_sets.append(union(idx.by_user, user_ids))
-    if auth_config_ids:
-        candidate_sets.append(union(idx.by_auth_config, auth_config_ids))
-    if toolkit_slugs:
-        candidate_sets.append(union(idx.by_toolkit, [t.lower() for t in toolkit_slugs]))
-    if statuses:
-        candidate_sets.append(union(idx.by_status, statuses))
-    if connected_account_ids:
-        candidate_sets.append({i: None for i in connected_account_ids if i in project.accounts})
-    if candidate_sets:
-        candidate_sets.sort(key=len)
-        smallest, rest = candidate_sets[0], candidate_sets[1:]
-        ids = [i for i in smallest if all(i in s for s in rest)]
-        accounts = project.accounts_of(ids)
+    def size(values: list[str], index: dict[str, dict[str, None]] | None) -> int:
+        if index is None:  # connected_account_ids: the ids themselves
+            return len(values)
+        return sum(len(index.get(v, ())) for v in set(values))
+
+    everyone = len(project.accounts)
+    if not given:
+        smallest: tuple[str, list[str], Any] | None = None
+        m = everyone
     else:
-        accounts = list(project.accounts.values())
-    key = (lambda a: (a.created_at, a.seq)) if order_by == "created_at" else \
-        (lambda a: (a.updated_at, a.seq))
-    accounts.sort(key=key, reverse=order_direction == "desc")
-    return accounts
+        smallest = min(given, key=lambda g: size(g[1], g[2]))
+        m = size(smallest[1], smallest[2])
+    newest_first = order_direction == "desc"
+    key = _created_key if order_by == "created_at" else _updated_key
+
+    def candidates() -> list[ConnectedAccount]:
+        if smallest is None:
+            return list(project.accounts.values())
+        _, values, index = smallest
+        ids: Any = dict.fromkeys(values) if index is None else itertools.chain.from_iterable(
+            index.get(v, ()) for v in dict.fromkeys(values))
+        return [a for a in project.accounts_of(ids) if matches(a)]
+
+    # Two ways to a page of k: filter the smallest candidate set (m accounts) and heap-select
+    # k of them; or, when the project's insertion order is the list order, read accounts from
+    # the newest (or oldest) end until k match: about everyone * k / total visits. The cheaper.
+    total = _count(project, given, everyone)
+    if total is None or not (order_by == "created_at" and idx.created_in_order):
+        return AccountSelection.of(candidates(), key, newest_first)
+
+    def first(k: int) -> list[ConnectedAccount]:
+        if everyone * k > m * max(total, 1):
+            return AccountSelection.of(candidates(), key, newest_first).first(k)
+        accounts = reversed(project.accounts.values()) if newest_first \
+            else iter(project.accounts.values())
+        return list(itertools.islice((a for a in accounts if matches(a)), k))
+
+    return AccountSelection(total, first)
+
+
+def _created_key(a: ConnectedAccount) -> tuple[float, int]:
+    return a.created_at, a.seq
+
+
+def _updated_key(a: ConnectedAccount) -> tuple[float, int]:
+    return a.updated_at, a.seq
+
+
+def _count(project: Project, given: list[tuple[str, list[str], Any]], everyone: int,
+           ) -> int | None:
+    """How many accounts the filters match, from the index's counts; None when a user or id
+    filter is given (then the candidates are few and counted by filtering them)."""
+    if not given:
+        return everyone
+    if any(attr in ("user_id", "id") for attr, _, _ in given):
+        return None
+    if len(given) == 1:
+        _, values, index = given[0]
+        return sum(len(index.get(v, ())) for v in set(values))
+    idx = project.index
+    wanted = {attr: set(values) for attr, values, _ in given}
+    configs = [c for c, toolkit in idx.config_toolkit.items()
+               if c in wanted.get("auth_config_id", (c,))
+               and toolkit in wanted.get("toolkit", (toolkit,))]
+    statuses = wanted.get("status", ACCOUNT_STATUSES)
+    return sum(idx.count(c, s) for c in configs for s in statuses)
+
+
+class AccountSelection(Sequence[ConnectedAccount]):
+    """Matching accounts in list order: ``len()`` is the count, a slice computes only the
+    accounts up to its end (``paginate`` asks for one page)."""
+
+    def __init__(self, total: int, first: Callable[[int], list[ConnectedAccount]]) -> None:
+        self._total = total
+        self.first = first  # first(k): the first k accounts in list order
+
+    @classmethod
+    def of(cls, accounts: list[ConnectedAccount], key: Callable[[ConnectedAccount], Any],
+           newest_first: bool) -> AccountSelection:
+        def first(k: int) -> list[ConnectedAccount]:
+            if k >= len(accounts) // 2:
+                return sorted(accounts, key=key, reverse=newest_first)[:k]
+            pick = heapq.nlargest if newest_first else heapq.nsmallest
+            return pick(k, accounts, key=key)  # O(n log k): the page, not a sort of all
+
+        return cls(len(accounts), first)
+
+    def __len__(self) -> int:
+        return self._total
+
+    @overload
+    def __getitem__(self, index: int) -> ConnectedAccount: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ConnectedAccount]: ...
+    def __getitem__(self, index: int | slice) -> ConnectedAccount | list[ConnectedAccount]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._total)
+            return self.first(stop)[start:stop:step] if stop > start else []
+        if not -self._total <= index < self._total:
+            raise IndexError(index)
+        index %= self._total
+        return self.first(index + 1)[index]
+
+    def __iter__(self) -> Iterator[ConnectedAccount]:
+        return iter(self.first(self._total))
 
 
 # -- creating --------------------------------------------------------------------------------
@@ -414,7 +510,8 @@ def _open_link(project: Project, account: ConnectedAccount, ac: AuthConfig,
         callback_url=callback_url, scopes=auth_configs.effective_scopes(project, ac),
     )
     # Scopes are frozen here: a later scope update on the config affects new connections only.
-    account.requested_scopes = list(link_obj.scopes)
+    # Shared, not copied (neither is ever changed in place): one list per connection, not two.
+    account.requested_scopes = link_obj.scopes
     account.link_token = link_obj.token
     project.links[link_obj.token] = link_obj
     project.schedule(link_obj.expires_at, "link", link_obj.token)
@@ -618,6 +715,14 @@ def complete_callback(project: Project, link_obj: Link, query: Mapping[str, str]
 
     Returns the app's callback URL to redirect to (None: show the "you can close this tab" page).
     """
+    try:
+        return _complete_callback(project, link_obj, query)
+    finally:
+        if link_obj.done:  # spent: drop what only the token exchange needed (memory per link)
+            link_obj.code_verifier = link_obj.redirect_uri = None
+
+
+def _complete_callback(project: Project, link_obj: Link, query: Mapping[str, str]) -> str | None:
     project.run_due()
     account = project.accounts.get(link_obj.connected_account_id)
     if account is None:
@@ -680,7 +785,7 @@ def _exchange_and_store(project: Project, account: ConnectedAccount, ac: AuthCon
                             error=f"{exc.error}: {exc.description}")
     _journal_token_call(project, ac.toolkit, form, 200, _token_body(project, tokens))
     state = TokenState(access_token=tokens.access_token, refresh_token=tokens.refresh_token,
-                       expires_at=tokens.expires_at, scopes=list(tokens.scopes),
+                       expires_at=tokens.expires_at, scopes=tokens.scopes,  # a fresh list
                        client_id=app.client_id)
     if tokens.user is not None:
         account.end_user = {"id": tokens.user.id, "email": tokens.user.email,
@@ -792,7 +897,7 @@ def _fail(project: Project, account: ConnectedAccount, reason: str, error: str) 
 def _store_tokens(project: Project, account: ConnectedAccount, token: TokenState,
                   spec: AuthSchemeSpec) -> None:
     account.token = token
-    account.granted_scopes = list(token.scopes)
+    account.granted_scopes = token.scopes  # shared with the token state: never changed in place
     account.val = {**account.connection_fields, **_oauth_val(project, token, spec.mode)}
     project.set_status(account, ACTIVE, None, event="tokens stored, ACTIVE")
     if token.expires_at is not None:
@@ -801,7 +906,8 @@ def _store_tokens(project: Project, account: ConnectedAccount, token: TokenState
 
 def _oauth_val(project: Project, token: TokenState, mode: str = "OAUTH2") -> dict[str, Any]:
     val: dict[str, Any] = {"status": ACTIVE, "access_token": token.access_token,
-                           "token_type": token.token_type, "scope": " ".join(token.scopes)}
+                           "token_type": token.token_type,
+                           "scope": sys.intern(" ".join(token.scopes))}  # the same on many
     if mode == "OAUTH1":  # OAuth 1.0a credentials are a token and its secret
         val["oauth_token"] = token.access_token
         val["oauth_token_secret"] = hashlib.sha256(token.access_token.encode()).hexdigest()[:40]

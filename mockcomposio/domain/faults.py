@@ -8,6 +8,7 @@ carry Composio's real statuses, slugs and headers (429 + ``Retry-After`` for rat
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -163,7 +164,10 @@ def gate_refreshes(provider: OAuthProvider, faults: Callable[[], FaultSet]) -> N
     armed (``invalid_grant``: Composio then marks the account EXPIRED, as for a user who
     revoked the app). Wraps the one method every refresh goes through, HTTP or in-process;
     ``faults()`` is read per grant, so it follows whichever FaultSet the tenant holds."""
-    original = provider.token_endpoint
+    # The class's function and a weak proxy, not the bound method: the wrapper is stored on
+    # the provider, and a strong reference back would make it a reference cycle.
+    original = type(provider).token_endpoint
+    me = weakref.proxy(provider)
 
     def token_endpoint(form: Mapping[str, str],
                        headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
@@ -177,6 +181,6 @@ def gate_refreshes(provider: OAuthProvider, faults: Callable[[], FaultSet]) -> N
                 return 400, {"error": "invalid_grant",
                              "error_description": "The refresh token was rejected "
                              f"(fault {fault.name} injected with POST /_mock/faults)."}
-        return original(form, headers)
+        return original(me, form, headers)
 
     provider.token_endpoint = token_endpoint  # type: ignore[method-assign]

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,8 +34,15 @@ class AccountIndex:
         self.by_auth_config: dict[str, dict[str, None]] = {}
         self.by_toolkit: dict[str, dict[str, None]] = {}
         self.by_status: dict[str, dict[str, None]] = {}
-        # ACTIVE accounts per auth config: every auth-config render shows the count.
-        self._active_by_config: dict[str, int] = {}
+        # Accounts per (auth config, status): every auth-config render shows its ACTIVE count,
+        # and a list filtered by config / toolkit / status is counted from these without
+        # visiting its matches.
+        self._pairs: dict[tuple[str, str], int] = {}
+        self.config_toolkit: dict[str, str] = {}  # auth config id -> toolkit, of indexed accounts
+        # True while accounts were added in created_at order (the clock never went back): then
+        # the project's insertion order is the list order, and a page is read off its end.
+        self.created_in_order = True
+        self._newest = float("-inf")
 
     @staticmethod
     def _add(index: dict[str, dict[str, None]], key: str, account_id: str) -> None:
@@ -52,31 +61,39 @@ class AccountIndex:
         self._add(self.by_auth_config, a.auth_config_id, a.id)
         self._add(self.by_toolkit, a.toolkit, a.id)
         self._add(self.by_status, a.status, a.id)
-        self._count_active(a.auth_config_id, a.status, +1)
+        self._count(a.auth_config_id, a.status, +1)
+        self.config_toolkit[a.auth_config_id] = a.toolkit
+        if a.created_at < self._newest:
+            self.created_in_order = False
+        self._newest = max(self._newest, a.created_at)
 
     def remove(self, a: ConnectedAccount) -> None:
         self._remove(self.by_user, a.user_id, a.id)
         self._remove(self.by_auth_config, a.auth_config_id, a.id)
         self._remove(self.by_toolkit, a.toolkit, a.id)
         self._remove(self.by_status, a.status, a.id)
-        self._count_active(a.auth_config_id, a.status, -1)
+        self._count(a.auth_config_id, a.status, -1)
 
     def restatus(self, a: ConnectedAccount, old: str) -> None:
         self._remove(self.by_status, old, a.id)
         self._add(self.by_status, a.status, a.id)
-        self._count_active(a.auth_config_id, old, -1)
-        self._count_active(a.auth_config_id, a.status, +1)
+        self._count(a.auth_config_id, old, -1)
+        self._count(a.auth_config_id, a.status, +1)
 
-    def _count_active(self, auth_config_id: str, status: str, delta: int) -> None:
-        if status == "ACTIVE":
-            n = self._active_by_config.get(auth_config_id, 0) + delta
-            if n:
-                self._active_by_config[auth_config_id] = n
-            else:
-                self._active_by_config.pop(auth_config_id, None)
+    def _count(self, auth_config_id: str, status: str, delta: int) -> None:
+        key = (auth_config_id, status)
+        n = self._pairs.get(key, 0) + delta
+        if n:
+            self._pairs[key] = n
+        else:
+            self._pairs.pop(key, None)
+
+    def count(self, auth_config_id: str, status: str) -> int:
+        """Live accounts of one auth config in one status."""
+        return self._pairs.get((auth_config_id, status), 0)
 
     def active_count(self, auth_config_id: str) -> int:
-        return self._active_by_config.get(auth_config_id, 0)
+        return self.count(auth_config_id, "ACTIVE")
 
 
 class EngineHooks(Protocol):
@@ -161,7 +178,13 @@ class Project:
         with its refreshes subject to the tenant's token_refresh_failure faults."""
         from .faults import gate_refreshes
 
-        gate_refreshes(provider, lambda: self.faults)
+        me = weakref.ref(self)  # not self: the provider must not keep the project alive
+
+        def faults() -> FaultSet:
+            project = me()
+            return project.faults if project is not None else FaultSet()
+
+        gate_refreshes(provider, faults)
         self._provider = provider
 
     # -- time ----------------------------------------------------------------------------------
@@ -246,7 +269,8 @@ class Project:
                 self.links_by_state.pop(link.oauth_state, None)
 
     def log(self, a: ConnectedAccount, event: str, detail: str = "") -> None:
-        a.timeline.append(TimelineEvent(self.now(), event, detail))
+        # Interned: the same few texts recur on every account (memory at 100k accounts).
+        a.timeline.append(TimelineEvent(self.now(), sys.intern(event), sys.intern(detail)))
 
     def accounts_of(self, ids: Iterable[str]) -> list[ConnectedAccount]:
         get = self.accounts.get  # one lookup per id (hot: list filters, render counts)

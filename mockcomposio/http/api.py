@@ -156,7 +156,7 @@ def get_connected_account(c: Call) -> HandlerResult:
 
 def list_connected_accounts(c: Call) -> HandlerResult:
     q = c.query
-    items = connected_accounts.list_accounts(
+    items = connected_accounts.select_accounts(
         c.project, user_ids=csv_list(q, "user_ids"), toolkit_slugs=csv_list(q, "toolkit_slugs"),
         statuses=csv_list(q, "statuses"), auth_config_ids=csv_list(q, "auth_config_ids"),
         connected_account_ids=csv_list(q, "connected_account_ids"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import inspect
+import itertools
 import json
 import logging
 import time
@@ -136,9 +137,15 @@ def error_response(err: ComposioError, request_id: str) -> web.Response:
     return json_response(err.status, err.envelope(request_id), request_id, err.headers)
 
 
+# Request ids: 32 hex digits, a random per-process prefix and a counter. Unique like a uuid4,
+# without a urandom call per request.
+_REQUEST_ID_PREFIX = uuid.uuid4().hex[:16]
+_request_numbers = itertools.count(1)
+
+
 def _request_id(request: web.Request) -> str:
     given = request.headers.get("x-request-id", "")
-    return given[:200] if given else uuid.uuid4().hex
+    return given[:200] if given else f"{_REQUEST_ID_PREFIX}{next(_request_numbers):016x}"
 
 
 async def _read_json(request: web.Request, max_depth: int = MAX_JSON_DEPTH) -> Any:
@@ -331,8 +338,8 @@ async def envelope_middleware(request: web.Request,
             "fake, not in your request); see the server log.", code=5000), request_id)
     finally:
         elapsed_ms = (time.perf_counter() - started) * 1000
-        query = redact_query(request.query_string)
-        if log.isEnabledFor(logging.INFO):
+        query = redact_query(request.query_string) if request.query_string else ""
+        if log.isEnabledFor(logging.INFO):  # off by default for `serve` (--log-requests)
             # Control characters escaped: a %0a in a path cannot forge a log line.
             log.info("%s %s%s %s %.1fms %s", log_safe(request.method), log_safe(request.path),
                      f"?{log_safe(query)}" if query else "", status, elapsed_ms,
@@ -377,11 +384,12 @@ def _after(request: web.Request, status: int, elapsed_ms: float, query: str,
     for notify in request.app.get(ON_CHANGE_KEY, []):
         notify(project)
     journal = project.journal
+    body = request.get(_REQ_BODY)  # None on every GET: no redaction pass to set up
     journal.append(JournalEntry(
         seq=journal.next_seq(), at=project.clock.now(), wall_time=time.time(),
         method=request.method, path=path, query=query, status=status,
         duration_ms=elapsed_ms, request_id=request_id, operation=request.get(_OPERATION),
-        request_body=redact(request.get(_REQ_BODY), max_items=JOURNAL_MAX_ITEMS),
+        request_body=None if body is None else redact(body, max_items=JOURNAL_MAX_ITEMS),
         hint=request.get(_HINT), fault=request.get(_FAULT),
         response_raw=request.get(_RESP_BODY), request_size=request.content_length))
 

@@ -8,12 +8,24 @@
 - :mod:`.plugin`: the pytest plugin (registered through the ``pytest11`` entry point);
 - :mod:`.strategies`: hypothesis strategies drawn from the catalogue.
 
-Only the consent driver is imported eagerly (it is stdlib-only); the rest load on first use so
-that importing the plugin stays cheap.
+Nothing is imported eagerly: pytest imports :mod:`.plugin` (and so this package) in every
+process of a project that installs mockcomposio, and the consent driver's HTTP client
+(urllib, asyncio, html.parser) is not free. The names below load on first use.
 """
 
 from __future__ import annotations
 
-from .consent import ConsentDriver, ConsentError, ConsentResult, Outcome
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .consent import ConsentDriver, ConsentError, ConsentResult, Outcome
 
 __all__ = ["ConsentDriver", "ConsentError", "ConsentResult", "Outcome"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from . import consent
+
+        return getattr(consent, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -37,18 +37,28 @@ Composio's real hosts can't be reached from any thread, and a test whose code tr
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import zlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .. import netguard
-from .consent import ConsentDriver, Outcome
-from .tenant import Tenant, TenantClock
+from ..domain.outcomes import Outcome
+
+if TYPE_CHECKING:
+    from .consent import ConsentDriver
+    from .tenant import Tenant, TenantClock
+
+# pytest imports this module in every process of a project that installs mockcomposio (the
+# pytest11 entry point), whether or not its tests use the fake: so it imports only pytest, the
+# stdlib network guard and the Outcome value type. The engine, the domain, the HTTP server,
+# faker, oauthlib and the contract validators load when a test first asks for a fixture
+# (tests/test_plugin_import.py keeps it so).
 
 _tenant_numbers = itertools.count(1)
 _MARKER_KEYS = frozenset({"seed", "consent", "strict", "network", "toolkits",
@@ -73,7 +83,7 @@ class Settings:
 
 _SETTINGS = pytest.StashKey[Settings]()
 _GUARDED = pytest.StashKey[bool]()
-_TENANT = pytest.StashKey[Tenant]()
+_TENANT = pytest.StashKey["Tenant"]()
 # Items whose stash holds a tenant, until their reports are written (pytest_runtest_logfinish).
 _running_items: dict[str, pytest.Item] = {}
 
@@ -258,9 +268,10 @@ def mock_composio_server(pytestconfig: pytest.Config) -> Iterator[Any]:
 
 def _new_tenant(server: Any, config: pytest.Config, nodeid: str, options: dict[str, Any],
                 index: int) -> Tenant:
+    from .tenant import Tenant
+
     settings = config.stash.get(_SETTINGS, None) or _settings(config)
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    api_key = f"test-{worker}-{next(_tenant_numbers)}"
+    api_key = f"test-{_worker()}-{next(_tenant_numbers)}"
     seed = options["seed"] if "seed" in options else settings.seed_for(nodeid, index)
     engine = server.engine
     engine.reset(api_key, seed=seed)  # a fresh project, seeded: O(1), no server restart
@@ -282,6 +293,11 @@ def _new_tenant(server: Any, config: pytest.Config, nodeid: str, options: dict[s
     if options.get("callback_verifier"):
         tenant.set_callback_verifier(str(options["callback_verifier"]))
     return tenant
+
+
+@functools.cache
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")  # fixed for the process's life
 
 
 @pytest.fixture

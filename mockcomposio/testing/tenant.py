@@ -9,10 +9,13 @@ and assert with ``account(s)``, ``requested_scopes`` / ``granted_scopes``.
 from __future__ import annotations
 
 import datetime as _dt
+import random
+import weakref
 from collections.abc import Iterable, Mapping
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .. import fakedata
 from ..clock import to_epoch
 from ..domain import auth_configs, connected_accounts, consent, project_config
 from ..domain.connected_accounts import Origin
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
     from faker import Faker
 
     from ..domain.catalogue import Toolkit
+    from ..domain.consent import ConsentScript
     from ..domain.project import Project
     from ..engine import Engine
     from .webhooks import TenantWebhooks
@@ -135,12 +139,22 @@ class Tenant:
         self.base_url = base_url.rstrip("/")
         self.seed = seed
         self.strict = strict
-        # Scripted outcomes live in the project (domain), shared with /_mock/consent.
-        self.consent = ConsentDriver(self.base_url, script_source=lambda: self.project.consent)
-        self.clock = TenantClock(self)
+        # Scripted outcomes live in the project (domain), shared with /_mock/consent. The
+        # driver and the clock see this handle through weak references: a cycle would keep a
+        # dropped tenant's whole project alive until the cyclic garbage collector runs.
+        me = weakref.ref(self)
+
+        def script_source() -> ConsentScript:
+            tenant = me()
+            return (tenant.project if tenant is not None else engine.project(api_key)).consent
+
+        self.consent = ConsentDriver(self.base_url, script_source=script_source)
+        self.clock = TenantClock(weakref.proxy(self))
         self._project: Project | None = None
         self._webhooks: TenantWebhooks | None = None
         self._faker: Faker | None = None
+        self._user_rng: random.Random | None = None
+        self._user_ids: set[str] = set()
 
     @property
     def project(self) -> Project:
@@ -221,8 +235,19 @@ class Tenant:
         return self._faker
 
     def new_user_id(self) -> str:
-        """A realistic, unique (per tenant), reproducible end-user id."""
-        return f"{self.fake.unique.user_name()}-{self.fake.random_int(100, 999)}"
+        """A realistic, unique (per tenant), reproducible end-user id (drawn from the process's
+        shared Faker with this tenant's own seeded generator: no Faker built per tenant)."""
+        if self._user_rng is None:
+            self._user_rng = fakedata.new_random(self.seed)
+        with fakedata.drawing_from(self._user_rng) as fake:
+            for _ in range(1000):  # as faker's .unique: retry a name this tenant already gave
+                name = fake.user_name()
+                if name not in self._user_ids:
+                    break
+            else:
+                raise RuntimeError("no fresh fake user name after 1000 draws")
+            self._user_ids.add(name)
+            return f"{name}-{fake.random_int(100, 999)}"
 
     # -- callback identity verification ------------------------------------------------------
     def set_callback_verifier(self, url: str | None) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mockcomposio import fakedata
+
 if TYPE_CHECKING:
-    from faker import Faker
+    import random
 
     from mockcomposio.clock import VirtualClock
     from mockcomposio.ids import IdFactory
@@ -64,13 +67,16 @@ class OAuthProvider:
         self._clock = clock
         self._ids = ids
         self._faker_seed = faker_seed
-        self._faker: Faker | None = None
+        self._rng: random.Random | None = None  # fake users' data (mockcomposio.fakedata)
         self._code_lifetime = code_lifetime
         self._authorization_lifetime = authorization_lifetime
         # Everything keyed by the value a request presents, for O(1) lookups.
         self._apps: dict[str, OAuthApp] = {}
         self._pending: dict[str, _Pending] = {}
         self._codes: dict[str, _CodeRecord] = {}
+        # Exchanged codes: only what reuse needs (RFC 6749 §4.1.2: revoke that grant), not the
+        # whole record (challenge, redirect URI, scopes, user: ~0.5 KB per connection).
+        self._spent_codes: dict[str, str] = {}  # code -> grant id
         self._access: dict[str, TokenRecord] = {}
         self._refresh: dict[str, TokenRecord] = {}
         self._grants: dict[str, _Grant] = {}
@@ -86,20 +92,25 @@ class OAuthProvider:
         from oauthlib.oauth2.rfc6749.tokens import BearerToken
 
         validator_cls, code_grant_cls = _oauthlib_classes()
+        # oauthlib's objects reach the provider through a weak proxy: strong references back
+        # would make provider <-> endpoints a cycle, and a dropped tenant would then wait for
+        # the cyclic garbage collector instead of being freed at once.
+        me = weakref.proxy(self)
         self._oe: Any = errors
-        self._validator = validator_cls(self)
+        self._validator = validator_cls(me)
         bearer = BearerToken(
             self._validator,
-            token_generator=lambda request: self._new_access_token(request.client.toolkit),
-            refresh_token_generator=lambda request: self._ids.secret("rt_", 48),
+            token_generator=lambda request: me._new_access_token(request.client.toolkit),
+            refresh_token_generator=lambda request: me._ids.secret("rt_", 48),
             # 0 stands in for "never expires"; _shape_token then drops expires_in.
             expires_in=lambda request: request.client.access_token_lifetime or 0,
         )
-        code_grant = code_grant_cls(self._validator, post_auth=[self._check_code_challenge])
-        code_grant.register_code_modifier(self._assign_code)
-        code_grant.register_token_modifier(self._shape_token)
+        code_grant = code_grant_cls(
+            self._validator, post_auth=[lambda request: me._check_code_challenge(request)])
+        code_grant.register_code_modifier(lambda *args: me._assign_code(*args))
+        code_grant.register_token_modifier(lambda *args: me._shape_token(*args))
         refresh_grant = RefreshTokenGrant(self._validator, issue_new_refresh_tokens=True)
-        refresh_grant.register_token_modifier(self._shape_token)
+        refresh_grant.register_token_modifier(lambda *args: me._shape_token(*args))
         self._authorization = AuthorizationEndpoint(
             default_response_type="code",
             default_token_type=bearer,
@@ -126,29 +137,22 @@ class OAuthProvider:
 
     def new_user(self) -> EndUser:
         """A fresh fake end user (deterministic when the provider has a faker_seed)."""
-        fake = self._fake()
-        first, last = fake.first_name(), fake.last_name()
-        base = re.sub(r"[^a-z0-9]", "", f"{first}{last}".lower()) or "user"
-        login, n = base, 1
-        while login in self._user_logins:
-            n += 1
-            login = f"{base}{n}"
-        self._user_logins.add(login)
-        return EndUser(
-            id=str(fake.random_int(10_000_000, 99_999_999)),
-            email=f"{login}@{fake.free_email_domain()}",
-            name=f"{first} {last}",
-            login=login,
-        )
-
-    def _fake(self) -> Faker:
-        if self._faker is None:
-            import faker  # lazy: importing faker costs ~100 ms
-
-            self._faker = faker.Faker()
-            if self._faker_seed is not None:
-                self._faker.seed_instance(self._faker_seed)
-        return self._faker
+        if self._rng is None:
+            self._rng = fakedata.new_random(self._faker_seed)
+        with fakedata.drawing_from(self._rng) as fake:
+            first, last = fake.first_name(), fake.last_name()
+            base = re.sub(r"[^a-z0-9]", "", f"{first}{last}".lower()) or "user"
+            login, n = base, 1
+            while login in self._user_logins:
+                n += 1
+                login = f"{base}{n}"
+            self._user_logins.add(login)
+            return EndUser(
+                id=str(fake.random_int(10_000_000, 99_999_999)),
+                email=f"{login}@{fake.free_email_domain()}",
+                name=f"{first} {last}",
+                login=login,
+            )
 
     # ---- authorization endpoint --------------------------------------------------------------
 

@@ -24,7 +24,7 @@ class OAuthApp:
     managed: bool = False  # Composio's built-in app vs a customer's app
 
 
-@dataclass
+@dataclass(slots=True)  # one or more per connected account
 class EndUser:
     """The fake person who consents; made with faker (seedable) unless a test supplies one."""
 
@@ -62,7 +62,7 @@ class TokenSet:
     user: EndUser | None = None
 
 
-@dataclass
+@dataclass(slots=True)  # one or more per connected account
 class TokenRecord:
     """One issued access or refresh token."""
 
@@ -109,7 +109,7 @@ class ProviderError(Exception):
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)  # one or more per connected account
 class _CodeRecord:
     code: str
     client_id: str
@@ -131,7 +131,7 @@ class _Pending:
     params: dict[str, str]  # the normalized query, replayed through oauthlib on "allow"
 
 
-@dataclass
+@dataclass(slots=True)  # one or more per connected account
 class _Grant:
     client_id: str
     tokens: list[TokenRecord] = field(default_factory=list)

@@ -6,6 +6,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import sys
 from typing import TYPE_CHECKING, Any
 
 from .protocol import _PKCE_VERIFIER_RE, _parse_basic
@@ -32,6 +33,14 @@ class _S256OnlyCodeGrant:
     """Mixed into AuthorizationCodeGrant: S256 is the only PKCE method, with a useful error."""
 
     _code_challenge_methods = {"S256": _s256_matches}  # oauthlib's table also has "plain"
+
+    def create_authorization_code(self, request: Any) -> dict[str, str]:
+        # The code itself comes from the provider's seedable id factory (its code modifier):
+        # oauthlib's generate_token() here cost 30 urandom calls, only to be replaced.
+        grant = {"code": ""}
+        if getattr(request, "state", None):
+            grant["state"] = request.state
+        return grant
 
     def validate_code_challenge(self, challenge: str, challenge_method: str, verifier: str) -> bool:
         from oauthlib.oauth2.rfc6749 import errors
@@ -173,7 +182,7 @@ class _Validator:
             client_id=client_id,
             redirect_uri=request.redirect_uri,
             redirect_uri_given=not request.using_default_redirect_uri,
-            scopes=list(request.scopes or []),
+            scopes=[sys.intern(s) for s in request.scopes or []],  # shared by every record
             user=request.user,
             code_challenge=request.code_challenge,
             code_challenge_method=request.code_challenge_method,
@@ -188,15 +197,17 @@ class _Validator:
     ) -> bool:
         oe, p = self.oe, self.p
         record = p._codes.get(code)
-        if record is None:
-            raise oe.InvalidGrantError(description="Unknown authorization code.")
-        if record.used:
+        spent = p._spent_codes.get(code) if record is None else (
+            record.grant_id if record.used else None)
+        if spent is not None:
             # RFC 6749 §4.1.2: deny, and revoke what the first exchange issued.
-            p._revoke_grant(record.grant_id, "authorization code reused")
+            p._revoke_grant(spent, "authorization code reused")
             raise oe.InvalidGrantError(
                 description="Authorization code was already used; the tokens issued from it "
                 "have been revoked. Codes are single-use: start a new authorization."
             )
+        if record is None:
+            raise oe.InvalidGrantError(description="Unknown authorization code.")
         if record.revoked:
             raise oe.InvalidGrantError(description="The user revoked this authorization.")
         if record.client_id != client.client_id:
@@ -254,7 +265,10 @@ class _Validator:
     def invalidate_authorization_code(
         self, client_id: str, code: str, request: Any, *a: Any, **k: Any
     ) -> None:
-        self.p._codes[code].used = True
+        # The request keeps the record for the rest of this exchange; the provider keeps
+        # only the code's grant id, for reuse detection.
+        record = self.p._codes.pop(code)
+        self.p._spent_codes[code] = record.grant_id
 
     # ---- refresh_token grant -----------------------------------------------------------------
 
