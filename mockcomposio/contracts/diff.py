@@ -31,6 +31,9 @@ from .gen import (
 )
 
 AUTH_TAGS = ("Authentication", "Auth Configs", "Connected Accounts", "Toolkits", "Tool Router")
+# Auth settings filed under other tags: the project config holds the OAuth callback verifier and
+# the connected-account masking flag.
+AUTH_PATHS = ("/api/v3/org/project/config",)
 MAX_DEPTH = 6
 SUBSET_FILE = "openapi-auth-subset.json"
 # Operations of mockcomposio's own (control plane, inspector) and of the legacy v1 API: not in
@@ -50,11 +53,11 @@ def shipped_subset_path() -> Path:
 
 def spec_subset(spec: dict[str, Any]) -> dict[str, Any]:
     """The auth-related part of an OpenAPI document: paths with an operation tagged with one
-    of AUTH_TAGS, plus every component (the spec keeps few, and operations refer to them)."""
+    of AUTH_TAGS, the AUTH_PATHS, plus every component (the spec keeps few, and operations refer to them)."""
     paths = {}
     for path, item in spec.get("paths", {}).items():
-        if any(isinstance(op, dict) and set(op.get("tags", [])) & set(AUTH_TAGS)
-               for op in item.values()):
+        if path in AUTH_PATHS or any(isinstance(op, dict) and set(op.get("tags", []))
+                                     & set(AUTH_TAGS) for op in item.values()):
             paths[path] = item
     return {"openapi": spec.get("openapi"), "info": spec.get("info", {}),
             "servers": spec.get("servers", []), "paths": paths,
