@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from mockcomposio import LiveServer
+from mockcomposio.http.policy import Policy
 from mockcomposio.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,7 +169,8 @@ def test_docs_pytest_example(block: Block, pytest_run: PytestRun) -> None:
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[LiveServer]:
-    server = LiveServer(Engine(), strict=True).start()
+    # As `mockcomposio serve --admin-key docs-admin`: the docs show cross-tenant calls with it.
+    server = LiveServer(Engine(), strict=True, policy=Policy(admin_key="docs-admin")).start()
     try:
         yield server
     finally:

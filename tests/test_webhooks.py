@@ -273,7 +273,7 @@ async def test_expiry_is_delivered_signed_to_the_in_process_receiver(
     [entry] = journal["entries"]
     assert entry["status"] == 200 and entry["request_id"] == payload["id"]
     # the inspector shows the delivery, and the secret only masked
-    view = await (await api.get("/_mock/inspector/data")).json()
+    view = await (await api.get("/_mock/inspector/data", headers=KEY)).json()
     [tenant] = [t for t in view["tenants"] if t["id"] == payload["metadata"]["project_id"]]
     [shown] = tenant["webhooks"]["deliveries"]
     assert shown["id"] == payload["id"] and shown["state"] == "delivered"

@@ -227,6 +227,10 @@ class Catalogue:
     def __len__(self) -> int:
         return len(self._by_slug)
 
+    def by_usage(self) -> tuple[Toolkit, ...]:
+        """Every toolkit in Composio's default ("usage", popularity) order."""
+        return self._by_usage_order
+
     def __contains__(self, slug: object) -> bool:
         return isinstance(slug, str) and slug.strip().lower() in self._by_slug
 

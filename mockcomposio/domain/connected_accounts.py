@@ -718,7 +718,10 @@ def complete_callback(project: Project, link_obj: Link, query: Mapping[str, str]
     try:
         return _complete_callback(project, link_obj, query)
     finally:
-        if link_obj.done:  # spent: drop what only the token exchange needed (memory per link)
+        # Spent: drop what only the token exchange needed (memory per link); a callback deferred
+        # to the verifier still exchanges its code in complete_auth, so it keeps them.
+        account = project.accounts.get(link_obj.connected_account_id)
+        if link_obj.done and (account is None or account.status not in PENDING_STATUSES):
             link_obj.code_verifier = link_obj.redirect_uri = None
 
 

@@ -141,6 +141,8 @@ def redact_auth_config_credentials(credentials: Mapping[str, Any], *, managed: b
 
 def mask(value: Any) -> Any:
     """Composio's masking: the first 4 characters then ``...``; short values become REDACTED."""
-    if not isinstance(value, str):
+    if value is None or isinstance(value, bool | int | float):
         return value
+    if not isinstance(value, str):  # a list or object under a secret key: nothing of it shows
+        return REDACTED
     return value[:4] + "..." if len(value) > 4 else REDACTED

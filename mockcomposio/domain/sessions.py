@@ -655,16 +655,15 @@ def toolkits(project: Project, session_id: str, *, slugs: list[str] | None = Non
              ) -> tuple[Session, list[tuple[Toolkit, ConnectedAccount | None]]]:
     session = get(project, session_id)
     # "session.toolkits() returns toolkits enabled for your session, sorted by popularity"
-    # (fetching-tools-and-toolkits guide): the catalogue's order, in which the no-auth
-    # toolkits (connection None in the SDKs) come last.
+    # (fetching-tools-and-toolkits guide): the catalogue's usage order.
     if slugs:
         wanted = {t.slug for t in (project.catalogue.get(s) for s in slugs) if t is not None}
-        chosen = [t for t in project.catalogue if t.slug in wanted]
+        chosen = [t for t in project.catalogue.by_usage() if t.slug in wanted]
     elif session.enabled_toolkits is not None:
         wanted = set(session.enabled_toolkits)
-        chosen = [t for t in project.catalogue if t.slug in wanted]
+        chosen = [t for t in project.catalogue.by_usage() if t.slug in wanted]
     else:
-        chosen = [t for t in project.catalogue if session.allows(t.slug)]
+        chosen = [t for t in project.catalogue.by_usage() if session.allows(t.slug)]
     needle = (search or "").strip().lower()
     out: list[tuple[Toolkit, ConnectedAccount | None]] = []
     seen: set[str] = set()

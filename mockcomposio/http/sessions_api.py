@@ -40,7 +40,13 @@ def not_served(operation: str, fix: str) -> Handler:
         if "session_id" in c.match:
             sessions.get(c.project, c.match["session_id"])
         raise sessions.not_served_operation(operation, fix)
+    handle.not_served = True  # type: ignore[attr-defined]  # sweeps that read data skip these
     return handle
+
+
+def is_not_served(handler: Handler) -> bool:
+    """Whether ``handler`` is a :func:`not_served` refusal (it never reads tenant data)."""
+    return bool(getattr(handler, "not_served", False))
 
 
 def delete_session(c: Call) -> HandlerResult:
