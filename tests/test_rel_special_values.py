@@ -320,3 +320,20 @@ async def test_session_tags_outside_the_spec_enum_are_a_400(world: World, tags: 
     created = await post_json(world, "/tool_router/session", {
         "user_id": "u", "tags": {"enable": ["readOnlyHint"], "disable": ["destructiveHint"]}})
     assert created["session_id"]
+
+
+@pytest.mark.parametrize("extra", [
+    {"toolkits": {"enable": ["github"], "0": None}},
+    {"tools": {"gmail": {"enable": ["GMAIL_SEND_EMAIL"], "x-unknown": 42}}},
+    {"tools": {"slack": {"tags": {"enable": ["destructiveHint"], "zz": 1}, "zz": 2}}},
+    {"tags": {"enable": ["readOnlyHint"], "zz": []}},
+])
+async def test_unknown_keys_in_session_filters_are_not_echoed(world: World,
+                                                              extra: Any) -> None:
+    """Unknown keys inside toolkits/tools/tags objects were echoed into the session's config,
+    breaking its contract (500 in strict mode; found by schemathesis and by the contract
+    property test once its exclusion was removed). They are dropped, as the real API's
+    validation strips them."""
+    created = await post_json(world, "/tool_router/session", {"user_id": "u", **extra})
+    text = json.dumps(created["config"])
+    assert '"0"' not in text and "x-unknown" not in text and "zz" not in text

@@ -140,10 +140,14 @@ def _rename(value: Any, names: Mapping[str, str]) -> Any:
         return {"enabled": list(value)}
     if not isinstance(value, Mapping):
         return value
-    return {names.get(k, k): (_rename(v, names) if k == "tags" else v) for k, v in value.items()}
+    # Only the documented keys are echoed: the real API's validation strips unknown ones, and
+    # the response contract refuses them (a strict server answered 500).
+    return {names.get(k, k): (_rename(v, names) if k == "tags" else v)
+            for k, v in value.items() if k in _ECHOED_KEYS}
 
 
 _LIST_NAMES = {"enable": "enabled", "disable": "disabled"}
+_ECHOED_KEYS = frozenset({"enable", "disable", "tags"})
 
 
 def create(project: Project, origin: Origin, body: Mapping[str, Any]) -> Session:
