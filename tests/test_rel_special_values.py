@@ -337,3 +337,19 @@ async def test_unknown_keys_in_session_filters_are_not_echoed(world: World,
     created = await post_json(world, "/tool_router/session", {"user_id": "u", **extra})
     text = json.dumps(created["config"])
     assert '"0"' not in text and "x-unknown" not in text and "zz" not in text
+
+
+@pytest.mark.parametrize("tools", [{"slack": {"tags": {"disable": ["AAA"]}}},
+                                   {"slack": {}}, {"slack": {"zz": 1}},
+                                   {"slack": {"enable": "SLACK_X"}}])
+async def test_session_tool_filters_the_contract_cannot_echo_are_a_400(world: World,
+                                                                       tools: Any) -> None:
+    """``tools.<toolkit>`` entries with unknown tags or none of enable/disable/tags were echoed
+    into ``config.tools``, breaking its contract (found by schemathesis)."""
+    status, body, _ = await world.request("POST", f"{V31}/tool_router/session", json={
+        "user_id": "u", "tools": tools}, headers=world.headers)
+    assert_envelope(status, body, "Validation_Error")
+    created = await post_json(world, "/tool_router/session", {"user_id": "u", "tools": {
+        "gmail": {"enable": ["GMAIL_SEND_EMAIL"]}, "slack": ["SLACK_X"],
+        "github": {"tags": ["readOnlyHint"]}}})
+    assert created["config"]["tools"]["slack"] == {"enabled": ["SLACK_X"]}
