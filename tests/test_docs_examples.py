@@ -31,8 +31,8 @@ from pathlib import Path
 import pytest
 
 from mockcomposio import LiveServer
-from mockcomposio.http.policy import Policy
 from mockcomposio.engine import Engine
+from mockcomposio.http.policy import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC_URL = "http://127.0.0.1:8000"

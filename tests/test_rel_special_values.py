@@ -320,3 +320,36 @@ async def test_session_tags_outside_the_spec_enum_are_a_400(world: World, tags: 
     created = await post_json(world, "/tool_router/session", {
         "user_id": "u", "tags": {"enable": ["readOnlyHint"], "disable": ["destructiveHint"]}})
     assert created["session_id"]
+
+
+@pytest.mark.parametrize("extra", [
+    {"toolkits": {"enable": ["github"], "0": None}},
+    {"tools": {"gmail": {"enable": ["GMAIL_SEND_EMAIL"], "x-unknown": 42}}},
+    {"tools": {"slack": {"tags": {"enable": ["destructiveHint"], "zz": 1}, "zz": 2}}},
+    {"tags": {"enable": ["readOnlyHint"], "zz": []}},
+])
+async def test_unknown_keys_in_session_filters_are_not_echoed(world: World,
+                                                              extra: Any) -> None:
+    """Unknown keys inside toolkits/tools/tags objects were echoed into the session's config,
+    breaking its contract (500 in strict mode; found by schemathesis and by the contract
+    property test once its exclusion was removed). They are dropped, as the real API's
+    validation strips them."""
+    created = await post_json(world, "/tool_router/session", {"user_id": "u", **extra})
+    text = json.dumps(created["config"])
+    assert '"0"' not in text and "x-unknown" not in text and "zz" not in text
+
+
+@pytest.mark.parametrize("tools", [{"slack": {"tags": {"disable": ["AAA"]}}},
+                                   {"slack": {}}, {"slack": {"zz": 1}},
+                                   {"slack": {"enable": "SLACK_X"}}])
+async def test_session_tool_filters_the_contract_cannot_echo_are_a_400(world: World,
+                                                                       tools: Any) -> None:
+    """``tools.<toolkit>`` entries with unknown tags or none of enable/disable/tags were echoed
+    into ``config.tools``, breaking its contract (found by schemathesis)."""
+    status, body, _ = await world.request("POST", f"{V31}/tool_router/session", json={
+        "user_id": "u", "tools": tools}, headers=world.headers)
+    assert_envelope(status, body, "Validation_Error")
+    created = await post_json(world, "/tool_router/session", {"user_id": "u", "tools": {
+        "gmail": {"enable": ["GMAIL_SEND_EMAIL"]}, "slack": ["SLACK_X"],
+        "github": {"tags": ["readOnlyHint"]}}})
+    assert created["config"]["tools"]["slack"] == {"enabled": ["SLACK_X"]}

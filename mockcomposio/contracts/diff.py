@@ -53,7 +53,8 @@ def shipped_subset_path() -> Path:
 
 def spec_subset(spec: dict[str, Any]) -> dict[str, Any]:
     """The auth-related part of an OpenAPI document: paths with an operation tagged with one
-    of AUTH_TAGS, the AUTH_PATHS, plus every component (the spec keeps few, and operations refer to them)."""
+    of AUTH_TAGS, the AUTH_PATHS, plus every component (the spec keeps few, and operations
+    refer to them)."""
     paths = {}
     for path, item in spec.get("paths", {}).items():
         if path in AUTH_PATHS or any(isinstance(op, dict) and set(op.get("tags", []))

@@ -155,7 +155,10 @@ def _rename(value: Any, names: Mapping[str, str]) -> Any:
         return {"enabled": list(value)}
     if not isinstance(value, Mapping):
         return value
-    return {names.get(k, k): (_rename(v, names) if k == "tags" else v) for k, v in value.items()}
+    # Only the documented keys are echoed: the real API's validation strips unknown ones, and
+    # the response contract refuses them (a strict server answered 500).
+    return {names.get(k, k): (_rename(v, names) if k == "tags" else v)
+            for k, v in value.items() if k in _ECHOED_KEYS}
 
 
 _LIST_NAMES = {"enable": "enabled", "disable": "disabled"}
@@ -166,6 +169,7 @@ DEFAULT_MAX_ACCOUNTS = 5  # "max_accounts_per_toolkit ... Defaults to 5" (SDK do
 # block is replaced as a whole, and a null block removes the stored override (SDK docstrings of
 # session.update(), composio 0.29 / @composio/core 0.21).
 _MERGED_BLOCKS = frozenset({"manage_connections", "multi_account", "experimental", "workbench"})
+_ECHOED_KEYS = frozenset({"enable", "disable", "tags"})
 
 
 @dataclass

@@ -114,7 +114,8 @@ def test_inspector_shows_hostile_data_as_text(
     failed = tenant.add_account("github", SVG, status="FAILED", status_reason=TEXTAREA)
     api.call("POST", "/tool_router/session", {
         "user_id": SCRIPT, "toolkits": {"enable": ["github"]},
-        "manage_connections": {"callback_url": f"{APP_ORIGIN}/{IMG}"}}, expect=201)
+        # (no whitespace: a callback URL with spaces is refused, it is no URI)
+        "manage_connections": {"callback_url": f"{APP_ORIGIN}/{SVG}"}}, expect=201)
     status, _ = api.call("GET", f"/connected_accounts/{quote(SCRIPT, safe='')}")
     assert status in (400, 404)
     project = tenant.project
