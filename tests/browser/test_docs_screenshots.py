@@ -69,7 +69,7 @@ def test_inspector_screenshot(shot_page: Any, shot_tenant: Tenant) -> None:
     shot_tenant.add_account(cal, "alice")
     shot_tenant.add_account(gh, "bob", status="EXPIRED")
     shot_tenant.link(gh, "carol", "https://myapp.example/cb")
-    shot_page.goto(f"{shot_tenant.base_url}/_mock/")
+    shot_page.goto(f"{shot_tenant.base_url}/_mock/#key={shot_tenant.api_key}")  # one tenant
     section = shot_page.locator(f'section.tenant[data-tenant-id="{shot_tenant.project.id}"]')
     section.wait_for()
     section.locator("tr.pending-link").first.wait_for()
