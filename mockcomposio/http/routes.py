@@ -117,6 +117,8 @@ CONTROL_ROUTES: list[Route] = [
     Route("GET", "/_mock/state", control.state_export, "control.state.export"),
     Route("POST", "/_mock/state", control.state_import, "control.state.import",
           json_body=True),
+    Route("POST", "/_mock/callback_verifier", control.callback_verifier,
+          "control.callback_verifier", json_body=True),
 ]
 
 ROUTES: list[Route] = [*API_ROUTES, *SESSION_ROUTES, *FLOW_ROUTES, *CONTROL_ROUTES,
