@@ -407,3 +407,19 @@ async def test_every_control_route_matches_its_contract_in_strict_mode(
     await control(api, "POST", "reset", {"all": True})
     await control(api, "POST", "seed", {"seed": 3})
     assert app[contracts.VIOLATIONS_KEY] == []
+
+
+async def test_callback_verifier_switch_per_tenant(api: Any) -> None:
+    key, other = {"x-api-key": "cv-a"}, {"x-api-key": "cv-b"}
+    resp = await api.post("/_mock/callback_verifier", headers=key,
+                          json={"url": "https://app.example/verify"})
+    assert resp.status == 200
+    assert (await resp.json()) == {"oauth_callback_verifier_url": "https://app.example/verify"}
+    config = await (await api.get("/api/v3.1/org/project/config", headers=key)).json()
+    assert config["oauth_callback_verifier_url"] == "https://app.example/verify"
+    theirs = await (await api.get("/api/v3.1/org/project/config", headers=other)).json()
+    assert theirs["oauth_callback_verifier_url"] is None
+    bad = await api.post("/_mock/callback_verifier", headers=key, json={"url": "http://x.test/"})
+    assert bad.status == 400
+    off = await api.post("/_mock/callback_verifier", headers=key, json={"url": None})
+    assert (await off.json())["oauth_callback_verifier_url"] is None

@@ -425,3 +425,23 @@ async def test_a_refused_enabled_flag_leaves_alias_and_credentials_alone(api: Cl
                                           **state("BEARER_TOKEN", token="t-new")})
     shown = await get_account(api, bearer)
     assert status == 200 and shown["status"] == "INACTIVE" and shown["alias"] == "off"
+
+
+async def test_journal_hides_the_session_uri(api: Client, engine: Engine) -> None:
+    await enable_verifier(api)
+    _, session_uri = await deferred(api, user="alice")
+    await complete(api, session_uri, "alice")
+    entries = engine.project("key-a").journal.entries()
+    assert any(e.operation == "connected_accounts.complete_auth" for e in entries)
+    assert session_uri not in repr(entries)
+
+
+async def test_pending_account_shows_its_connection_fields(api: Client) -> None:
+    ac = await make_config(api, "zendesk")
+    resp = await api.post(f"{V31}/connected_accounts/link", headers=KEY, json={
+        "auth_config_id": ac, "user_id": "u1", "connection_data": {"subdomain": "acme"}})
+    got = await resp.json()
+    shown = await get_account(api, got["connected_account_id"])  # strict contracts
+    assert shown["status"] == "INITIATED" and shown["state"]["val"]["subdomain"] == "acme"
+    listed = await (await api.get(f"{V31}/connected_accounts", headers=KEY)).json()
+    assert listed["items"][0]["state"]["val"]["subdomain"] == "acme"

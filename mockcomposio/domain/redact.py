@@ -19,6 +19,8 @@ SECRET_KEYS = frozenset({
     "api_key", "x_api_key", "apikey", "client_secret", "access_token", "refresh_token",
     "id_token", "password", "token", "code_verifier", "generic_api_key", "bearer_token",
     "secret", "authorization", "cookie",
+    # A deferred callback's single-use session_uri completes a connection, like a code.
+    "session_uri",
 }) | SECRET_FIELD_NAMES
 # In query strings and forms an authorization code is a secret too; in JSON bodies "code" is
 # also the error envelope's numeric code, so it is only redacted there when it is a string.

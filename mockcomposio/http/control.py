@@ -352,3 +352,15 @@ def state_import(c: Call) -> HandlerResult:
     return 200, {"imported": [{"project_id": p.id, "accounts": len(p.accounts),
                                "auth_configs": len(p.auth_configs)} for p in projects]}
 
+
+# -- callback identity verification --------------------------------------------------------------
+
+def callback_verifier(c: Call) -> HandlerResult:
+    """``{"url": "https://app/verify"}`` turns callback identity verification on for the calling
+    tenant, ``{"url": null}`` off: the same switch as the API's ``PATCH /org/project/config
+    {"oauth_callback_verifier_url": ...}``."""
+    from ..domain import project_config
+
+    with c.project.lock:
+        project_config.set_callback_verifier(c.project, (c.body or {}).get("url"))
+    return 200, {"oauth_callback_verifier_url": c.project.callback_verifier_url}

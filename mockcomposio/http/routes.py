@@ -152,6 +152,8 @@ CONTROL_ROUTES: list[Route] = [
     Route("POST", "/_mock/toolkits", control.toolkits_add, "control.toolkits.add",
           json_body=True),
     Route("GET", "/_mock/toolkits", control.toolkits_list, "control.toolkits.list"),
+    Route("POST", "/_mock/callback_verifier", control.callback_verifier,
+          "control.callback_verifier", json_body=True),
 ]
 
 WEBHOOK_ROUTES: list[Route] = [
