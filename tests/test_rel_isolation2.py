@@ -228,3 +228,26 @@ async def test_inspector_lists_a_bounded_number_of_tenants(aiohttp_client: MakeC
     assert len(shown) == MAX_TENANTS_SHOWN
     assert engine.projects["idle-3"].id in shown
     assert engine.projects["idle-0"].id not in shown
+
+
+async def test_an_admin_header_of_invalid_utf8_is_refused_not_a_500() -> None:
+    """Raw bytes (no client library would send them): a wrong admin key, never a 500."""
+    import asyncio
+
+    from aiohttp.test_utils import TestServer
+
+    server = TestServer(create_app(Engine(seed=1), strict=True,
+                                   policy=Policy(admin_key=ADMIN_KEY)))
+    await server.start_server()
+    try:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(b"GET /_mock/state?all=true HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"x-api-key: key-a\r\nx-mock-admin-key: \xff\xe9\r\n"
+                     b"Connection: close\r\n\r\n")
+        await writer.drain()
+        answer = await reader.read()
+        writer.close()
+    finally:
+        await server.close()
+    assert answer.startswith(b"HTTP/1.1 403 "), answer[:200]
+    assert b"Mock_CrossTenantForbidden" in answer

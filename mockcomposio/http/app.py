@@ -350,6 +350,8 @@ async def envelope_middleware(request: web.Request,
 
 _CONTROL_CHARS = {i: f"\\x{i:02x}" for i in [*range(0x20), 0x7f, *range(0x80, 0xa0)]}
 _CONTROL_CHARS.update({0x5c: "\\\\", 0x2028: "\\u2028", 0x2029: "\\u2029"})
+# Lone surrogates (undecodable bytes in a header or path) would break the log stream's encoder.
+_CONTROL_CHARS.update({i: f"\\u{i:04x}" for i in range(0xd800, 0xe000)})
 
 
 def log_safe(text: str) -> str:

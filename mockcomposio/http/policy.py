@@ -38,7 +38,9 @@ class Policy:
         if not self.admin_key:
             return False
         given = request.headers.get(ADMIN_HEADER, "")
-        return hmac.compare_digest(given.encode(), self.admin_key.encode())
+        # surrogateescape: a header of invalid UTF-8 arrives as lone surrogates (no match)
+        return hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                   self.admin_key.encode("utf-8", "surrogateescape"))
 
     def host_allowed(self, host: str | None) -> bool:
         if ANY_HOST in self.allowed_hosts:

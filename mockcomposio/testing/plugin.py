@@ -258,8 +258,9 @@ def mock_composio_server(pytestconfig: pytest.Config) -> Iterator[Any]:
     # Strict contract checking is per tenant (Project.strict_contracts), not server-wide, so
     # one server serves strict and lenient tests alike.
     # The session's own server: every tenant on it is this test run's, so the inspector and
-    # the control plane may see them all.
-    server = LiveServer(Engine(), policy=Policy(all_tenants=True)).start()
+    # the control plane may see them all, and none is evicted behind a long-lived fixture's
+    # back (each test's tenant is dropped at teardown, so they do not pile up).
+    server = LiveServer(Engine(max_tenants=None), policy=Policy(all_tenants=True)).start()
     try:
         yield server
     finally:
