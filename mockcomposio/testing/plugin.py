@@ -236,19 +236,29 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 # -- fixtures --------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def mock_composio_server(pytestconfig: pytest.Config) -> Iterator[Any]:
-    """The fake on a loopback port for the whole session (one per xdist worker)."""
-    from ..engine import Engine
-    from ..server import LiveServer
+_SERVER = pytest.StashKey[Any]()
 
-    # Strict contract checking is per tenant (Project.strict_contracts), not server-wide, so
-    # one server serves strict and lenient tests alike.
-    server = LiveServer(Engine()).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+
+def _shared_server(config: pytest.Config) -> Any:
+    """The session's server, started on first use and stopped when pytest unconfigures. The
+    per-test fixtures reach it through here rather than by requesting the session fixture:
+    resolving one more fixture for every test is a measurable part of their overhead."""
+    server = config.stash.get(_SERVER, None)
+    if server is None:
+        from ..engine import Engine
+        from ..server import LiveServer
+
+        # Strict contract checking is per tenant (Project.strict_contracts), not server-wide,
+        # so one server serves strict and lenient tests alike.
+        server = config.stash[_SERVER] = LiveServer(Engine()).start()
+        config.add_cleanup(server.stop)
+    return server
+
+
+@pytest.fixture(scope="session")
+def mock_composio_server(pytestconfig: pytest.Config) -> Any:
+    """The fake on a loopback port for the whole session (one per xdist worker)."""
+    return _shared_server(pytestconfig)
 
 
 def _new_tenant(server: Any, config: pytest.Config, nodeid: str, options: dict[str, Any],
@@ -275,8 +285,9 @@ def _worker() -> str:
 
 
 @pytest.fixture
-def mock_composio(mock_composio_server: Any, request: pytest.FixtureRequest) -> Iterator[Tenant]:
+def mock_composio(request: pytest.FixtureRequest) -> Iterator[Tenant]:
     """A fresh tenant (own API key and project) on the session's server; dropped after."""
+    mock_composio_server = _shared_server(request.config)
     node = request.node
     tenant = _new_tenant(mock_composio_server, request.config, node.nodeid,
                          _marker_options(node), 0)
@@ -306,9 +317,9 @@ def _violation_message(violations: list[Any]) -> str:
 
 
 @pytest.fixture
-def composio_tenant_factory(mock_composio_server: Any, request: pytest.FixtureRequest,
-                            ) -> Iterator[Callable[..., Tenant]]:
+def composio_tenant_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..., Tenant]]:
     """``make(seed=..., consent=..., strict=...)``: more tenants for one test (e.g. two apps)."""
+    mock_composio_server = _shared_server(request.config)
     made: list[Tenant] = []
     node = request.node
     base = _marker_options(node)
