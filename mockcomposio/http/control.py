@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from .. import __version__, snapshot
+from .. import __version__
 from ..domain import faults as faults_mod
 from ..domain import journal as journal_mod
 from ..domain.outcomes import Outcome
@@ -52,7 +52,7 @@ def reset(c: Call) -> HandlerResult:
 def seed(c: Call) -> HandlerResult:
     """Declare auth configs and accounts (the seed file's tenant format) in the calling tenant;
     with ``"seed": N`` the tenant is reset first with that seed."""
-    from .. import seedfile
+    from .. import seedfile, snapshot  # here, not at import: `serve` starts faster
 
     body = dict(c.body or {})
     declares = any(k in body for k in ("auth_configs", "connected_accounts"))
@@ -260,11 +260,15 @@ def _flag(c: Call, name: str) -> bool:
 def state_export(c: Call) -> HandlerResult:
     """The calling tenant (``?all=true``: every tenant) as a versioned snapshot; secrets are
     redacted unless ``?secrets=true`` (only an unredacted snapshot can be imported)."""
+    from .. import snapshot
+
     keys = None if _flag(c, "all") else [c.project.api_key]
     return 200, snapshot.export_engine(c.engine, keys, secrets=_flag(c, "secrets"))
 
 
 def state_import(c: Call) -> HandlerResult:
+    from .. import snapshot
+
     try:
         projects = snapshot.import_snapshot(c.engine, c.body)
     except snapshot.SnapshotError as exc:
