@@ -442,7 +442,7 @@ def render_costs(results: dict[str, Any]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="short runs (1 s per load point, one repeat, 20k-account scale)")
+                        help="short runs (1 s per load point, one repeat, growth to 10k accounts)")
     parser.add_argument("--json", metavar="FILE", help="also write the raw results here")
     parser.add_argument("--only", default=",".join(DEFAULT),
                         help=f"comma-separated sections of {','.join(SECTIONS)} (default: "
