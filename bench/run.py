@@ -232,10 +232,11 @@ def render(results: dict[str, Any], quick: bool) -> str:
     add("")
     lines += render_costs(results)
     if "http" in results:
-        add("**HTTP** (each server in its own process, the aiohttp client in the parent: on 2 "
-            "cores the client takes one core; medians over repeats). req/s is what the client "
-            "saw; CPU/req is the server process's own CPU time per request, which other load "
-            "on a shared machine barely moves:")
+        client = ("wrk pinned to CPU 0, the server to CPU 1" if PIN else
+                  "the aiohttp client in the parent: on 2 cores the client takes one core")
+        add(f"**HTTP** (each server in its own process, {client}; medians over repeats). req/s "
+            "is what the client saw; CPU/req is the server process's own CPU time per "
+            "request, which other load on a shared machine barely moves:")
         add("")
         add("| GET | conc. | mockcomposio req/s | p50 / p99 ms | CPU/req | strict: req/s, "
             "CPU/req | bare aiohttp: req/s, CPU/req | moto: req/s, CPU/req | x bare req/s "
@@ -441,7 +442,7 @@ def render_costs(results: dict[str, Any]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="short runs (1 s per load point, one repeat, 20k-account scale)")
+                        help="short runs (1 s per load point, one repeat, growth to 10k accounts)")
     parser.add_argument("--json", metavar="FILE", help="also write the raw results here")
     parser.add_argument("--only", default=",".join(DEFAULT),
                         help=f"comma-separated sections of {','.join(SECTIONS)} (default: "

@@ -15,7 +15,7 @@ import copy
 from collections.abc import Awaitable
 from typing import Any
 
-from .. import __version__, snapshot
+from .. import __version__
 from ..clock import ClockRangeError, check_epoch
 from ..domain import faults as faults_mod
 from ..domain import journal as journal_mod
@@ -100,7 +100,7 @@ def reset(c: Call) -> HandlerResult:
 def seed(c: Call) -> HandlerResult:
     """Declare auth configs and accounts (the seed file's tenant format) in the calling tenant;
     with ``"seed": N`` the tenant is reset first with that seed."""
-    from .. import seedfile
+    from .. import seedfile, snapshot  # here, not at import: `serve` starts faster
 
     body = dict(c.body or {})
     declares = any(k in body for k in ("auth_configs", "connected_accounts", "toolkits",
@@ -323,6 +323,8 @@ def _flag(c: Call, name: str) -> bool:
 def state_export(c: Call) -> HandlerResult | Awaitable[HandlerResult]:
     """The calling tenant (``?all=true``: every tenant) as a versioned snapshot; secrets are
     redacted unless ``?secrets=true`` (only an unredacted snapshot can be imported)."""
+    from .. import snapshot
+
     secrets = _flag(c, "secrets")
     if not _flag(c, "all"):
         return 200, snapshot.export_engine(c.engine, [c.project.api_key], secrets=secrets)
@@ -338,6 +340,8 @@ def state_export(c: Call) -> HandlerResult | Awaitable[HandlerResult]:
 
 
 def state_import(c: Call) -> HandlerResult:
+    from .. import snapshot
+
     admin = c.request.app[POLICY_KEY].cross_tenant(c.request)
     try:
         snapshot.check_header(c.body)  # a wrong or redacted file is told so first

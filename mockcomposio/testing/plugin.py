@@ -248,23 +248,34 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 # -- fixtures --------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def mock_composio_server(pytestconfig: pytest.Config) -> Iterator[Any]:
-    """The fake on a loopback port for the whole session (one per xdist worker)."""
-    from ..engine import Engine
-    from ..http.policy import Policy
-    from ..server import LiveServer
+_SERVER = pytest.StashKey[Any]()
 
-    # Strict contract checking is per tenant (Project.strict_contracts), not server-wide, so
-    # one server serves strict and lenient tests alike.
-    # The session's own server: every tenant on it is this test run's, so the inspector and
-    # the control plane may see them all, and none is evicted behind a long-lived fixture's
-    # back (each test's tenant is dropped at teardown, so they do not pile up).
-    server = LiveServer(Engine(max_tenants=None), policy=Policy(all_tenants=True)).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+
+def _shared_server(config: pytest.Config) -> Any:
+    """The session's server, started on first use and stopped when pytest unconfigures. The
+    per-test fixtures reach it through here rather than by requesting the session fixture:
+    resolving one more fixture for every test is a measurable part of their overhead."""
+    server = config.stash.get(_SERVER, None)
+    if server is None:
+        from ..engine import Engine
+        from ..http.policy import Policy
+        from ..server import LiveServer
+
+        # Strict contract checking is per tenant (Project.strict_contracts), not server-wide,
+        # so one server serves strict and lenient tests alike. The session's own server: every
+        # tenant on it is this test run's, so the inspector and the control plane may see them
+        # all, and none is evicted behind a long-lived fixture's back (each test's tenant is
+        # dropped at teardown, so they do not pile up).
+        server = config.stash[_SERVER] = LiveServer(
+            Engine(max_tenants=None), policy=Policy(all_tenants=True)).start()
+        config.add_cleanup(server.stop)
+    return server
+
+
+@pytest.fixture(scope="session")
+def mock_composio_server(pytestconfig: pytest.Config) -> Any:
+    """The fake on a loopback port for the whole session (one per xdist worker)."""
+    return _shared_server(pytestconfig)
 
 
 def _new_tenant(server: Any, config: pytest.Config, nodeid: str, options: dict[str, Any],
@@ -302,8 +313,9 @@ def _worker() -> str:
 
 
 @pytest.fixture
-def mock_composio(mock_composio_server: Any, request: pytest.FixtureRequest) -> Iterator[Tenant]:
+def mock_composio(request: pytest.FixtureRequest) -> Iterator[Tenant]:
     """A fresh tenant (own API key and project) on the session's server; dropped after."""
+    mock_composio_server = _shared_server(request.config)
     node = request.node
     tenant = _new_tenant(mock_composio_server, request.config, node.nodeid,
                          _marker_options(node), 0)
@@ -354,9 +366,9 @@ class TenantFactory:
 
 
 @pytest.fixture
-def composio_tenant_factory(mock_composio_server: Any, request: pytest.FixtureRequest,
-                            ) -> Iterator[TenantFactory]:
+def composio_tenant_factory(request: pytest.FixtureRequest) -> Iterator[TenantFactory]:
     """``make(seed=..., consent=..., strict=...)``: more tenants for one test (e.g. two apps)."""
+    mock_composio_server = _shared_server(request.config)
     node = request.node
     base = _marker_options(node)
     factory = TenantFactory(lambda options: _new_tenant(
