@@ -17,7 +17,7 @@ from mockcomposio.engine import Engine
 from mockcomposio.server import LiveServer
 from tests.test_contracts_property import Pool, valid_bodies
 
-MUTATIONS_PER_PAYLOAD = 6
+MUTATIONS_PER_PAYLOAD = 7  # enough of both verdicts whatever the scenario returns
 ODD_VALUES: list[Any] = [None, 0, -1, 1.5, True, "", "x", [], [1], {}, {"zz": 1}]
 
 
