@@ -31,6 +31,7 @@ from mockcomposio import snapshot
 from mockcomposio.clock import MAX_EPOCH
 from mockcomposio.engine import Engine
 from mockcomposio.http.app import create_app
+from mockcomposio.http.policy import Policy
 
 from .test_rel_bad_input import build_world
 
@@ -53,7 +54,9 @@ class Harness:
 
         async def start() -> tuple[TestClient[Any, Any], dict[str, Any]]:
             client: TestClient[Any, Any] = TestClient(TestServer(
-                create_app(self.engine, strict=True)))
+                create_app(self.engine, strict=True,
+                           # imports naming other keys are the point: cross-tenant allowed
+                           policy=Policy(all_tenants=True))))
             await client.start_server()
             world = await build_world(client, self.engine, "fuzz")
             world.project.clock.unfreeze()  # both clock shapes appear in the snapshot
