@@ -32,32 +32,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .micro import BASE, med_us, per_call, rss_mb  # the same timers as the micro bench
+
 ROOT = Path(__file__).resolve().parents[1]
-BASE = "http://127.0.0.1:9"  # never contacted
 HEAVY = ("faker", "oauthlib", "jsonschema", "jsonschema_rs", "referencing", "aiohttp",
          "mockcomposio.engine", "mockcomposio.domain.project")
-
-
-def per_call(fn: Callable[[int], object], n: int, warmup: int = 20) -> list[float]:
-    for i in range(warmup):
-        fn(-1 - i)
-    out = []
-    clock = time.perf_counter
-    for i in range(n):
-        started = clock()
-        fn(i)
-        out.append(clock() - started)
-    return out
-
-
-def med_us(samples: list[float]) -> float:
-    return statistics.median(samples) * 1e6
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _env(autoload: bool = True) -> dict[str, str]:
