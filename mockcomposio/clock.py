@@ -17,24 +17,29 @@ from typing import Any
 # what datetime can render (years 1-9999), so no later list, page or export can fail on it.
 MIN_EPOCH = 0.0
 MAX_EPOCH = 221845392000.0  # 9000-01-01T00:00:00Z
+# Times the engine stores (expiries, retry timers) are "now" plus a bounded lifetime, so they may
+# run past MAX_EPOCH; they stay below this, still renderable.
+MAX_STORED_EPOCH = 253370764800.0  # 9999-01-01T00:00:00Z
 
 
 class ClockRangeError(ValueError):
     """A clock move that would leave the supported range (or is not a finite number)."""
 
 
-def check_epoch(epoch_seconds: float, what: str = "time") -> float:
-    """``epoch_seconds`` as a float if it is a time the clock can show, else ClockRangeError."""
+def check_epoch(epoch_seconds: float, what: str = "time", *, stored: bool = False) -> float:
+    """``epoch_seconds`` as a float if it is a time the clock can show (``stored``: a time the
+    engine may store, up to MAX_STORED_EPOCH), else ClockRangeError."""
     if isinstance(epoch_seconds, bool) or not isinstance(epoch_seconds, int | float):
         raise ClockRangeError(f"{what} must be a number of epoch seconds")
     try:
         value = float(epoch_seconds)
     except OverflowError:  # an int beyond double range
         raise ClockRangeError(f"{what} is out of range") from None
-    if not math.isfinite(value) or not MIN_EPOCH <= value <= MAX_EPOCH:
+    top, year = (MAX_STORED_EPOCH, 9999) if stored else (MAX_EPOCH, 9000)
+    if not math.isfinite(value) or not MIN_EPOCH <= value <= top:
         raise ClockRangeError(
-            f"{what} must be between {MIN_EPOCH:.0f} (1970-01-01) and {MAX_EPOCH:.0f} "
-            "(9000-01-01) epoch seconds")
+            f"{what} must be between {MIN_EPOCH:.0f} (1970-01-01) and {top:.0f} "
+            f"({year}-01-01) epoch seconds")
     return value
 
 

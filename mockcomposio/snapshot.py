@@ -137,10 +137,10 @@ def decode(tp: Any, value: Any, path: str) -> Any:
                 raise SnapshotError(f"{path}: missing required field {name!r} ({tp.__name__})")
         return tp(**kwargs)
     if tp is float:
-        # Every float a stored object holds is a point in time: one the virtual clock can
-        # reach, so every render and every expiry derived from it stays valid.
+        # Every float a stored object holds is a point in time: one the engine could have
+        # stored (the clock's range plus a bounded lifetime), so every render stays valid.
         try:
-            return check_epoch(value, path)
+            return check_epoch(value, path, stored=True)
         except ClockRangeError as exc:
             raise SnapshotError(f"{exc}, got {value!r:.60}") from None
     if tp in (str, int, bool):

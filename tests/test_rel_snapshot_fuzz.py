@@ -28,7 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockcomposio import snapshot
-from mockcomposio.clock import MAX_EPOCH
+from mockcomposio.clock import MAX_EPOCH, MAX_STORED_EPOCH
 from mockcomposio.engine import Engine
 from mockcomposio.http.app import create_app
 from mockcomposio.http.policy import Policy
@@ -257,3 +257,22 @@ def test_wrongly_typed_state_file_exits_2_without_a_traceback(tmp_path: Path,
                           timeout=120)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr and "NaN" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_a_clock_at_the_end_of_its_range_exports_and_imports_again(harness: Harness) -> None:
+    """Found by the fuzz: a tenant frozen at the clock's last moment holds tokens that expire
+    after it (now + lifetime); its own export was then refused on import. Stored times may run
+    past the clock's range, up to what a datetime still renders (9999-01-01)."""
+    doc = copy.deepcopy(harness.doc)
+    tenant = doc["tenants"][0]
+    tenant["clock"]["frozen_at"] = MAX_EPOCH
+    tenant["accounts"][0]["token"]["expires_at"] = MAX_EPOCH + 86_399
+    status, body = harness.call("POST", "/_mock/state", "fuzz", json=doc)
+    assert status == 200, str(body)[:300]
+    status, export = harness.call("GET", "/_mock/state?secrets=true", "fuzz")
+    assert status == 200
+    status, body = harness.call("POST", "/_mock/state", "fuzz", json=export)
+    assert status == 200, str(body)[:300]
+    tenant["accounts"][0]["token"]["expires_at"] = MAX_STORED_EPOCH + 1  # not renderable
+    status, body = harness.call("POST", "/_mock/state", "fuzz", json=doc)
+    assert status == 400 and "9999-01-01" in body["error"]["message"], body
