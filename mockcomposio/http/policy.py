@@ -13,6 +13,7 @@ page's own host name. IP literals, ``localhost`` and ``*.localhost`` are always 
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 from dataclasses import dataclass, field
@@ -48,17 +49,24 @@ class Policy:
         name = hostname(host or "")
         if not name:
             return False
-        if name == "localhost" or name.endswith(".localhost"):
+        if _always_allowed(name):
             return True
-        try:
-            ipaddress.ip_address(name)
-            return True
-        except ValueError:
-            pass
         if name in self.allowed_hosts:
             return True
         return any(allowed.startswith(".") and (name.endswith(allowed) or name == allowed[1:])
                    for allowed in self.allowed_hosts)
+
+
+@functools.lru_cache(maxsize=1024)  # asked on every request; bounded against hostile Hosts
+def _always_allowed(name: str) -> bool:
+    """localhost, its subdomains and IP literals (a rebinding attack needs a host name)."""
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def hostname(host: str) -> str:
