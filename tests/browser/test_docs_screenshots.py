@@ -69,6 +69,9 @@ def test_inspector_screenshot(shot_page: Any, shot_tenant: Tenant) -> None:
     shot_tenant.add_account(cal, "alice")
     shot_tenant.add_account(gh, "bob", status="EXPIRED")
     shot_tenant.link(gh, "carol", "https://myapp.example/cb")
+    # The page shows "updated <wall-clock time>": fixed, so the committed picture is the same
+    # on every run.
+    shot_page.clock.set_fixed_time("2030-01-01T09:00:00Z")
     shot_page.goto(f"{shot_tenant.base_url}/_mock/#key={shot_tenant.api_key}")  # one tenant
     section = shot_page.locator(f'section.tenant[data-tenant-id="{shot_tenant.project.id}"]')
     section.wait_for()
