@@ -11,7 +11,9 @@ import pytest
 
 from mockcomposio.testing.tenant import Tenant
 
-composio = pytest.importorskip("composio", reason="end-to-end tests need: pip install composio")
+from .conftest import require_module
+
+composio = require_module("composio", "end-to-end tests need: pip install -e '.[sdk]'")
 
 pytestmark = pytest.mark.sdk
 VERIFIER = "https://myapp.example/verify"

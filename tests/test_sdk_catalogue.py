@@ -7,8 +7,6 @@ serve``)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,10 @@ import pytest
 
 from mockcomposio.testing.tenant import Tenant
 
-composio = pytest.importorskip("composio", reason="end-to-end tests need: pip install composio")
+from .conftest import require_module
+from .serving import serve_subprocess
+
+composio = require_module("composio", "end-to-end tests need: pip install -e '.[sdk]'")
 from composio.core.models.connected_accounts import auth_scheme  # noqa: E402
 
 pytestmark = pytest.mark.sdk
@@ -244,17 +245,9 @@ def seeded_server(tmp_path: Path) -> Iterator[str]:
             "connected_accounts": [{"auth_config": "acme", "user_id": "alice"},
                                    {"auth_config": "erp", "user_id": "alice",
                                     "fields": {"username": "alice", "password": "pw"}}]}]}))
-    proc = subprocess.Popen([sys.executable, "-m", "mockcomposio", "serve", "--port", "0",
-                             "--strict", "--seed-file", str(seed)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        base_url = proc.stdout.readline().strip()
-        assert base_url.startswith("http://"), proc.stderr.read() if proc.stderr else ""
+    with serve_subprocess(tmp_path / "server.log", "--strict", "--seed-file",
+                          str(seed)) as base_url:
         yield base_url
-    finally:
-        proc.terminate()
-        proc.wait(15)
 
 
 def test_user_toolkits_from_a_seed_file(seeded_server: str) -> None:

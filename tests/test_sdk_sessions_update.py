@@ -12,7 +12,9 @@ import pytest
 
 from mockcomposio.testing.tenant import Tenant
 
-composio = pytest.importorskip("composio", reason="end-to-end tests need: pip install composio")
+from .conftest import require_module
+
+composio = require_module("composio", "end-to-end tests need: pip install -e '.[sdk]'")
 from composio_client import BadRequestError, NotFoundError  # noqa: E402
 
 pytestmark = pytest.mark.sdk

@@ -21,7 +21,10 @@ from pathlib import Path
 
 import pytest
 
-composio = pytest.importorskip("composio", reason="end-to-end tests need: pip install composio")
+from .conftest import require_module
+from .serving import serve_subprocess
+
+composio = require_module("composio", "end-to-end tests need: pip install -e '.[sdk]'")
 
 pytestmark = pytest.mark.sdk
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,26 +57,8 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`mockcomposio serve --port 0 --strict` in its own process; yields its base URL."""
     log_path = tmp_path_factory.mktemp("wheel-server") / "server.log"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mockcomposio", "serve", "--port", "0", "--strict"],
-            stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=ROOT)
-    try:
-        assert proc.stdout is not None
-        base_url = proc.stdout.readline().strip()
-        if not base_url.startswith("http://127.0.0.1:"):
-            pytest.fail(f"mockcomposio serve did not start: {base_url!r}\n"
-                        f"{log_path.read_text()}", pytrace=False)
+    with serve_subprocess(log_path, "--strict", env=env, cwd=ROOT) as base_url:
         yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 def _sha256(path: Path) -> str:

@@ -13,11 +13,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .serving import serve_subprocess
 
 pytestmark = pytest.mark.sdk  # drives an official SDK in a subprocess
 
@@ -59,28 +60,8 @@ def ensure_node_modules() -> None:
 def standalone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`mockcomposio serve --port 0` in its own process; yields the base URL it prints."""
     log_path = tmp_path_factory.mktemp("ts-server") / "server.log"
-    with log_path.open("w") as log:  # a file, not a pipe: the request log must never block it
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mockcomposio", "serve", "--port", "0", "--seed", "10",
-             "--strict"],
-            stdout=subprocess.PIPE, stderr=log, text=True)
-    try:
-        assert proc.stdout is not None
-        base_url = proc.stdout.readline().strip()
-        if not base_url.startswith("http://127.0.0.1:"):
-            proc.kill()
-            pytest.fail(f"mockcomposio serve did not start: {base_url!r}\n"
-                        f"{log_path.read_text()}", pytrace=False)
+    with serve_subprocess(log_path, "--seed", "10", "--strict") as base_url:
         yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 def node_env(base_url: str, guard_log: Path) -> dict[str, str]:
