@@ -25,7 +25,7 @@ import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import ComposioError, bad_request, connected_account_not_found
@@ -61,7 +61,9 @@ from .models import (
     terminal_val,
 )
 from .project import Project
-from .provider import OAuthApp, ProviderError
+
+if TYPE_CHECKING:
+    from .provider import OAuthApp
 
 # Callback URLs of the real backend: a custom app registered with one of these is pointed at
 # this fake's own callback instead, so the flow stays offline.
@@ -606,6 +608,8 @@ def oauth_client(project: Project, ac: AuthConfig, origin: Origin) -> tuple[OAut
     use the caller's client_id/secret. An app a test registered itself with the provider
     (``provider.register_app``) is left as it is, so a wrong secret in the config fails the
     token exchange as a real provider would."""
+    from .provider import OAuthApp  # the provider package loads on the first OAuth flow
+
     toolkit, spec = _toolkit_and_scheme(project, ac)
     provider = project.provider
     own_callbacks = callback_urls(origin)
@@ -768,6 +772,8 @@ def _complete_callback(project: Project, link_obj: Link, query: Mapping[str, str
 
 def _exchange_and_store(project: Project, account: ConnectedAccount, ac: AuthConfig,
                         link_obj: Link, code: str) -> str | None:
+    from .provider import ProviderError
+
     _, spec = _toolkit_and_scheme(project, ac)
     app = project.provider.get_app(link_obj.client_id or "")
     form = {"grant_type": "authorization_code", "client_id": link_obj.client_id or "",
@@ -953,6 +959,8 @@ def _token_deadline(project: Project, account_id: str, when: float) -> None:
 
 def refresh_tokens(project: Project, account: ConnectedAccount) -> bool:
     """What Composio does when an access token expires. Returns True when refreshed."""
+    from .provider import ProviderError
+
     token = account.token
     assert token is not None
     ac = project.auth_configs.get(account.auth_config_id)

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from ..domain import connected_accounts as ca
 from ..domain.connected_accounts import FlowError
 from ..domain.project import Project
-from ..domain.provider import ProviderError
 from . import i18n
 from .app import Call, HandlerResult
+
+if TYPE_CHECKING:  # the provider package loads on the first OAuth flow, not at start-up
+    from ..domain.provider import ProviderError
 
 PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
@@ -228,6 +230,8 @@ def provider_error_page(err: ProviderError) -> web.Response:
 
 
 def consent_page(c: Call) -> HandlerResult:
+    from ..domain.provider import ProviderError
+
     try:
         project = _provider_project(c)
         with project.lock:
@@ -254,6 +258,8 @@ def consent_page(c: Call) -> HandlerResult:
 
 
 def consent_submit(c: Call) -> HandlerResult:
+    from ..domain.provider import ProviderError
+
     form: dict[str, list[str]] = c.body
     try:
         project = _provider_project(c)
