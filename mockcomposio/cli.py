@@ -27,12 +27,18 @@ def _serve(args: argparse.Namespace) -> int:
     # Start-up allocates hundreds of thousands of objects (modules, classes, the route table)
     # and makes no garbage worth collecting: with aiohttp loaded, the collections it triggers
     # cost more than all our imports (bench/startup.py). Collection resumes once serving.
+    was_enabled, was_frozen = gc.isenabled(), gc.get_freeze_count() > 0
     gc.disable()
     held: list[int] = []  # the state file's lock, held until the server has stopped
     try:
         return _serve_locked(args, held)
     finally:
-        gc.enable()
+        # stopped (or refused to start): leave the collector as we found it, which matters
+        # when main() runs inside another program (our tests)
+        if not was_frozen:
+            gc.unfreeze()
+        if was_enabled:
+            gc.enable()
         for fd in held:
             os.close(fd)
 

@@ -113,10 +113,11 @@ def test_a_fresh_server_answers_routes_whose_code_loads_on_first_use(tmp_path: P
         assert status == 200 and "items" in json.loads(text)
 
 
-def test_serve_leaves_garbage_collection_on_when_it_stops_early() -> None:
-    # start-up runs with the collector off; a refused start must not leave it off
+def test_serve_leaves_garbage_collection_as_it_was_when_it_stops_early() -> None:
+    # start-up runs with the collector off and freezes what it imported; a refused start
+    # must leave neither behind
     from mockcomposio.cli import main
 
-    assert gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
     assert main(["serve", "--port", "0", "--max-tenants", "-1"]) == 2
-    assert gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
