@@ -1,8 +1,11 @@
 """`mockcomposio serve` in a subprocess, for the tests that need the real command (an SDK in
-another runtime, the wheel's own integration test, serve-only flags)."""
+another runtime, the wheel's own integration test, serve-only flags), and the check of which
+modules a fresh interpreter has loaded after some code (lean imports)."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -38,3 +41,16 @@ def serve_subprocess(log_path: Path, *flags: str, env: dict[str, str] | None = N
             proc.wait(10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def modules_loaded_after(code: str, names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` are in ``sys.modules`` after a fresh interpreter runs ``code``."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport json, sys\n"
+         f"print(json.dumps([m for m in {names!r} if m in sys.modules]))"],
+        env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    return list(json.loads(out.stdout.strip().splitlines()[-1]))

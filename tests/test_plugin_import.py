@@ -4,25 +4,15 @@ checked here in a fresh interpreter (a count of modules, not a timing)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+from .serving import modules_loaded_after
 
-ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("faker", "oauthlib", "jsonschema", "jsonschema_rs", "referencing", "aiohttp",
          "asyncio", "urllib.request", "mockcomposio.engine", "mockcomposio.domain.project",
          "mockcomposio.contracts", "mockcomposio.testing.tenant", "mockcomposio.testing.consent")
 
 
 def _modules_after(code: str) -> list[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, "-c", code + "\nimport json, sys\n"
-         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"],
-        env=env, cwd=ROOT, capture_output=True, text=True, check=True)
-    return list(json.loads(out.stdout.strip().splitlines()[-1]))
+    return modules_loaded_after(code, HEAVY)
 
 
 def test_importing_the_plugin_imports_nothing_heavy() -> None:

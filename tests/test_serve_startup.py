@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import re
-import subprocess
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from .serving import serve_subprocess
+from .serving import modules_loaded_after, serve_subprocess
 
-ROOT = Path(__file__).resolve().parents[1]
 # Loaded by the first request that needs them, never by start-up: the OAuth provider (and
 # faker/oauthlib behind it), the state file and seed file code, the schema validators
 # (unless --strict), the contract tooling, YAML.
@@ -39,17 +35,10 @@ assert len(app.router.routes()) > 100
 """
 
 
-def _loaded_after(code: str, names: tuple[str, ...]) -> list[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, "-c", code + "\nimport json, sys\n"
-         f"print(json.dumps([m for m in {names!r} if m in sys.modules]))"],
-        env=env, cwd=ROOT, capture_output=True, text=True, check=True)
-    return list(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def test_building_the_served_app_loads_nothing_used_only_on_demand() -> None:
-    assert _loaded_after(START, ON_DEMAND) == []
+    assert modules_loaded_after(START, ON_DEMAND) == []
 
 
 def test_the_first_oauth_account_loads_the_provider() -> None:
@@ -59,7 +48,7 @@ from mockcomposio.testing.tenant import Tenant
 t = Tenant(engine, 'k', 'http://127.0.0.1:9')
 t.add_account(t.add_auth_config('github'), 'user-1')
 """
-    assert _loaded_after(code, ("mockcomposio.domain.provider", "oauthlib", "faker")) == [
+    assert modules_loaded_after(code, ("mockcomposio.domain.provider", "oauthlib", "faker")) == [
         "mockcomposio.domain.provider", "oauthlib", "faker"]
 
 

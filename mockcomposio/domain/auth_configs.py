@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import ComposioError, auth_config_not_found, bad_request, toolkit_not_found
 from .catalogue import AuthSchemeSpec, Toolkit
-from .models import DISABLED, ENABLED, AuthConfig
+from .models import DISABLED, ENABLED, AuthConfig, shared_scopes
 from .project import Project
 from .redact import is_secret_key
 
@@ -75,10 +75,10 @@ def require_usable(project: Project, auth_config_id: str) -> AuthConfig:
 def effective_scopes(project: Project, ac: AuthConfig) -> list[str]:
     """What the provider is asked for: the override if one is set, else the toolkit default."""
     if ac.scope_override is not None:
-        return list(ac.scope_override)
+        return shared_scopes(ac.scope_override)
     toolkit = project.catalogue.get(ac.toolkit)
     spec = toolkit.scheme(ac.auth_scheme) if toolkit else None
-    return list(spec.default_scopes) if spec else []
+    return shared_scopes(spec.default_scopes) if spec else []
 
 
 def _missing_fields(spec: AuthSchemeSpec, stage: str,

@@ -4,8 +4,28 @@ numerous ones (an account, its link, timeline and tokens: 100k accounts is a tes
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+# Distinct scope lists shared, at most this many (a hostile caller inventing scope lists cannot
+# grow the table; past the cap a list is simply not shared).
+MAX_SHARED_SCOPE_LISTS = 4096
+_shared_scope_lists: dict[tuple[str, ...], list[str]] = {}
+
+
+def shared_scopes(scopes: Iterable[str]) -> list[str]:
+    """One list object per distinct list of scopes, held by every link, account, token state and
+    provider record with those scopes (100k OAuth accounts otherwise keep three copies each, ~36
+    MB). Such a list is never changed in place: code that needs another list makes a new one."""
+    key = tuple(scopes)
+    found = _shared_scope_lists.get(key)
+    if found is None:
+        found = [sys.intern(s) for s in key]
+        if len(_shared_scope_lists) < MAX_SHARED_SCOPE_LISTS:
+            _shared_scope_lists[key] = found
+    return found
 
 # Connected-account statuses, as the v3.1 API names them.
 INITIALIZING = "INITIALIZING"

@@ -59,7 +59,7 @@ def auth_config(project: Project, ac: AuthConfig) -> dict[str, Any]:
         "shared_credentials": redact_auth_config_credentials(ac.shared_credentials,
                                                              managed=managed),
         "is_enabled_for_tool_router": ac.is_enabled_for_tool_router,
-        "scopes": auth_configs.effective_scopes(project, ac),
+        "scopes": list(auth_configs.effective_scopes(project, ac)),
         "deprecated_params": {
             "default_connector_id": ac.uuid,
             "expected_input_fields": [dict(f) for f in expected],

@@ -93,7 +93,7 @@ def _auth_config(project: Project, ac: Any) -> dict[str, Any]:
         "status": ac.status,
         "managed": ac.is_composio_managed,
         "scope_override": None if ac.scope_override is None else list(ac.scope_override),
-        "effective_scopes": auth_configs.effective_scopes(project, ac),
+        "effective_scopes": list(auth_configs.effective_scopes(project, ac)),
         "credentials": {k: v for k, v in shown["credentials"].items()
                         if k not in ("scopes", "user_scopes")},
         "created_by_tool_router": ac.created_by_tool_router,

@@ -378,7 +378,7 @@ class OAuthProvider:
             access_token=record.token,
             refresh_token=body.get("refresh_token"),
             expires_at=record.expires_at,
-            scopes=list(record.scopes),
+            scopes=record.scopes,  # shared (models.shared_scopes): never changed in place
             token_type=body["token_type"],
             user=record.user,
         )

@@ -6,9 +6,9 @@ import base64
 import functools
 import hashlib
 import hmac
-import sys
 from typing import TYPE_CHECKING, Any
 
+from ..models import shared_scopes
 from .protocol import _PKCE_VERIFIER_RE, _parse_basic
 from .records import OAuthApp, TokenRecord, _CodeRecord
 
@@ -182,7 +182,7 @@ class _Validator:
             client_id=client_id,
             redirect_uri=request.redirect_uri,
             redirect_uri_given=not request.using_default_redirect_uri,
-            scopes=[sys.intern(s) for s in request.scopes or []],  # shared by every record
+            scopes=shared_scopes(request.scopes or []),
             user=request.user,
             code_challenge=request.code_challenge,
             code_challenge_method=request.code_challenge_method,
@@ -326,7 +326,7 @@ class _Validator:
                 kind="access",
                 client_id=app.client_id,
                 toolkit=app.toolkit,
-                scopes=list(request.scopes or []),
+                scopes=shared_scopes(request.scopes or []),
                 user=request.user,
                 grant_id=grant_id,
                 issued_at=now,
@@ -343,7 +343,7 @@ class _Validator:
                     kind="refresh",
                     client_id=app.client_id,
                     toolkit=app.toolkit,
-                    scopes=list(refresh_scopes),
+                    scopes=shared_scopes(refresh_scopes),
                     user=request.user,
                     grant_id=grant_id,
                     issued_at=now,
