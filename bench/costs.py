@@ -18,7 +18,6 @@ growth    list latency (domain: filter + page of 20 + render) for each filter sh
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import os
@@ -32,7 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .micro import BASE, med_us, per_call, rss_mb  # the same timers as the micro bench
+# the same timers as the micro bench
+from .micro import BASE, med_us, per_call, rss_mb, run_measurement
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("faker", "oauthlib", "jsonschema", "jsonschema_rs", "referencing", "aiohttp",
@@ -391,12 +391,7 @@ MEASUREMENTS: dict[str, Callable[[bool], dict[str, Any]]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("name", choices=sorted(MEASUREMENTS))
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    print(json.dumps(MEASUREMENTS[args.name](args.quick)))
-    return 0
+    return run_measurement(MEASUREMENTS, argv)
 
 
 if __name__ == "__main__":

@@ -337,13 +337,20 @@ MEASUREMENTS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "fixture": fixture, "flow": flow, "scale": scale, "contracts": contract_cost}
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_measurement(measurements: dict[str, Callable[[bool], dict[str, Any]]],
+                    argv: list[str] | None = None) -> int:
+    """``python -m bench.<module> NAME [--quick]``: one measurement, its result as JSON on stdout
+    (the parent bench runs each in a fresh process)."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("name", choices=sorted(MEASUREMENTS))
+    parser.add_argument("name", choices=sorted(measurements))
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
-    print(json.dumps(MEASUREMENTS[args.name](args.quick)))
+    print(json.dumps(measurements[args.name](args.quick)))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_measurement(MEASUREMENTS, argv)
 
 
 if __name__ == "__main__":
