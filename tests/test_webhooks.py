@@ -377,17 +377,22 @@ async def test_deleting_the_subscription_abandons_pending_retries(
     assert d.state == "abandoned" and len(d.attempts) == 1
 
 
-async def test_a_hanging_receiver_blocks_neither_the_server_nor_other_tenants(
-        api: TestClient[Any, Any], engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(webhooks.TIMEOUT_ENV, "3")
-    release = asyncio.Event()
-
+def _receiver_answering_after(release: asyncio.Event) -> web.Application:
+    """A webhook receiver at ``/hook`` that holds every delivery until ``release`` is set."""
     async def hang(request: web.Request) -> web.Response:
         await release.wait()
         return web.Response(text="late")
 
-    hanging_app = web.Application()
-    hanging_app.router.add_post("/hook", hang)
+    app = web.Application()
+    app.router.add_post("/hook", hang)
+    return app
+
+
+async def test_a_hanging_receiver_blocks_neither_the_server_nor_other_tenants(
+        api: TestClient[Any, Any], engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(webhooks.TIMEOUT_ENV, "3")
+    release = asyncio.Event()
+    hanging_app = _receiver_answering_after(release)
     slots = webhook_delivery.PER_TENANT
     async with TestServer(hanging_app) as slow:
         a, b = engine.project("key-a"), engine.project("key-b")
@@ -665,13 +670,7 @@ async def test_a_full_queue_logs_the_attempt_as_failed_and_retries_it(
         api: TestClient[Any, Any], engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(webhook_delivery, "MAX_WAITING", 2)
     release = asyncio.Event()
-
-    async def hang(request: web.Request) -> web.Response:
-        await release.wait()
-        return web.Response(text="late")
-
-    slow_app = web.Application()
-    slow_app.router.add_post("/hook", hang)
+    slow_app = _receiver_answering_after(release)
     async with TestServer(slow_app) as slow:
         project = engine.project("key-a")
         project.clock.freeze()
