@@ -105,7 +105,8 @@ test('Zendesk: the Connect Link asks for the subdomain; the provider is on it', 
   assertNoSdkWarnings();
 });
 
-test('callback identity verification: the verifier gets a session URI, completeAuth finishes', async () => {
+// A fresh tenant with the callback verifier set and a custom GitHub OAuth2 auth config.
+async function verifiedGithubConfig() {
   const apiKey = `ts-verify-${randomUUID()}`;
   const composio = newComposio(apiKey);
   await setVerifier(apiKey, VERIFIER);
@@ -113,6 +114,11 @@ test('callback identity verification: the verifier gets a session URI, completeA
     type: 'use_custom_auth', authScheme: 'OAUTH2',
     credentials: { client_id: 'gh-client', client_secret: 'gh-secret' },
   });
+  return { composio, authConfig };
+}
+
+test('callback identity verification: the verifier gets a session URI, completeAuth finishes', async () => {
+  const { composio, authConfig } = await verifiedGithubConfig();
   const request = await composio.connectedAccounts.link('user_123', authConfig.id, {
     callbackUrl: 'https://myapp.example/cb',
   });
@@ -135,13 +141,7 @@ test('callback identity verification: the verifier gets a session URI, completeA
 });
 
 test('completeAuth with another user fails the connection', async () => {
-  const apiKey = `ts-verify-${randomUUID()}`;
-  const composio = newComposio(apiKey);
-  await setVerifier(apiKey, VERIFIER);
-  const authConfig = await composio.authConfigs.create('github', {
-    type: 'use_custom_auth', authScheme: 'OAUTH2',
-    credentials: { client_id: 'gh-client', client_secret: 'gh-secret' },
-  });
+  const { composio, authConfig } = await verifiedGithubConfig();
   const request = await composio.connectedAccounts.link('alice', authConfig.id);
   const browser = await completeConsent(request.redirectUrl);
   await assert.rejects(
