@@ -39,6 +39,8 @@ def _serve(args: argparse.Namespace) -> int:
             gc.unfreeze()
         if was_enabled:
             gc.enable()
+        else:  # ready() turned it on for serving
+            gc.disable()
         for fd in held:
             os.close(fd)
 
