@@ -54,6 +54,9 @@ class Engine:
         # keeps them pending in the log. allow_any_host: serve --webhook-allow-any-host.
         self.webhook_sink: Callable[[Project, Any], None] | None = None
         self.webhook_allow_any_host = False
+        # Moved by every control-plane change (reset, import, seeding, ...), which may reach
+        # any tenant: cached HTTP responses older than its value are not used.
+        self.epoch = 0
 
     def extend_catalogue(self, toolkits: list[Toolkit], *, replace: bool = False) -> None:
         """Add toolkits to the catalogue every tenant shares (or, with ``replace``, serve only

@@ -12,6 +12,10 @@ from aiohttp.test_utils import TestClient
 from mockcomposio.engine import Engine
 from mockcomposio.http.app import create_app
 
+# Every response-cache hit in this suite (and in the servers it starts) is rendered again and
+# compared with the cached bytes: a stale hit fails the test that provoked it.
+os.environ.setdefault("MOCKCOMPOSIO_CACHE_AUDIT", "1")
+
 # Run only by tests/test_downstream_example.py, in its own pytest process, as a user would.
 collect_ignore = ["downstream"]
 

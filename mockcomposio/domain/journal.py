@@ -94,10 +94,30 @@ class JournalEntry:
                         else body_size(response_body)))
         self.hint = hint  # near-miss hint when no route matched
         self.fault = fault  # name of the injected fault that answered, if any
-        self.extra = extra or {}
+        self.extra = extra  # unused by the fake itself: no dict allocated per entry
         # "http": a request that reached the server; "in-process": a call the fake's Composio
         # made to its own OAuth provider (code exchange, refresh, revoke) without HTTP.
         self.source = source
+
+    @classmethod
+    def answered(cls, seq: int, at: float, wall_time: float, method: str, path: str,
+                 query: str, status: int, duration_ms: float, request_id: str,
+                 operation: str | None, response_raw: bytes | None) -> JournalEntry:
+        """The entry of most requests (no request body, hint or fault), built without
+        ``__init__``'s size checks: a response larger than ENTRY_BYTES goes through them."""
+        if response_raw is not None and len(response_raw) > ENTRY_BYTES:
+            return cls(seq, at, wall_time, method, path, query, status, duration_ms,
+                       request_id, operation, response_raw=response_raw)
+        entry = cls.__new__(cls)
+        entry.seq, entry.at, entry.wall_time = seq, at, wall_time
+        entry.method, entry.path, entry.query, entry.status = method, path, query, status
+        entry.duration_ms, entry.request_id, entry.operation = duration_ms, request_id, operation
+        entry.request_body = entry._response = entry.hint = entry.fault = entry.extra = None
+        entry._response_raw = response_raw
+        entry.size = (_ENTRY_OVERHEAD + len(path) + len(query)
+                      + (len(response_raw) if response_raw is not None else 0))
+        entry.source = "http"
+        return entry
 
     @property
     def response_body(self) -> Any:

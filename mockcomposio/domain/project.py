@@ -26,6 +26,36 @@ if TYPE_CHECKING:
     from .provider import OAuthProvider
 
 
+class StateLock:
+    """A project's re-entrant lock, counting every take and release. Every change to a
+    project's state happens under it, so a project whose count has not moved is unchanged:
+    that is what lets the HTTP layer answer a repeated read from its response cache."""
+
+    __slots__ = ("_lock", "generation")
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.generation = 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        taken = self._lock.acquire(blocking, timeout)
+        if taken:
+            self.generation += 1
+        return taken
+
+    def release(self) -> None:
+        # Counted on release too: a read that ran while another thread held the lock is
+        # outdated by the time that thread lets go.
+        self.generation += 1
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 class AccountIndex:
     """Secondary indexes over live (not deleted) connected accounts, so list filters never scan."""
 
@@ -121,7 +151,7 @@ class Project:
         self.seed = seed
         self.clock = VirtualClock()
         self.ids = IdFactory(seed)
-        self.lock = threading.RLock()
+        self.lock = StateLock()
         self.auth_configs: dict[str, AuthConfig] = {}
         self.accounts: dict[str, ConnectedAccount] = {}
         self.deleted_accounts: dict[str, ConnectedAccount] = {}
@@ -162,6 +192,11 @@ class Project:
         self.engine_hooks: EngineHooks | None = None
         # The engine's use counter when this tenant was last reached (LRU eviction).
         self.last_used = 0
+        # Owned by the HTTP layer (its response cache); None until a cacheable read.
+        self.response_cache: Any = None
+        # In-process handles (testing.Tenant) using this project: they may hand out live
+        # domain objects that a test changes without the lock, so nothing is cached then.
+        self.handles: weakref.WeakSet[Any] | None = None
 
     # -- provider ------------------------------------------------------------------------------
     @property
@@ -223,6 +258,10 @@ class Project:
             handler = self._deadline_handlers.get(kind)
             if handler is not None:
                 handler(self, ref, when)
+
+    def timer_due(self) -> bool:
+        """True when :meth:`run_due` would apply an expiry now."""
+        return bool(self._deadlines) and self._deadlines[0][0] <= self.clock.now()
 
     def advance_clock(self, seconds: float) -> float:
         with self.lock:

@@ -7,6 +7,7 @@ Handlers are thin: they parse the request into a :class:`Call`, call the domain,
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import difflib
 import inspect
 import itertools
@@ -15,7 +16,6 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -35,6 +35,8 @@ from ..engine import Engine
 from ..errors import ComposioError, bad_request, missing_api_key
 from ..strict_json import MAX_INT_DIGITS as MAX_INT_DIGITS
 from ..strict_json import body_problem, strict_json_loads
+from .cache import CacheKey, ResponseCache, audit_enabled
+from .cache import usable as cache_usable
 from .policy import Policy
 
 log = logging.getLogger("mockcomposio.http")
@@ -48,16 +50,9 @@ ON_CHANGE_KEY: web.AppKey[list[Callable[[Project | None], None]]] = web.AppKey("
                                                                               list)
 # (method, path template) of every route, for "did you mean" hints on 404s.
 ROUTE_PATHS_KEY: web.AppKey[list[tuple[str, str]]] = web.AppKey("route_paths", list)
-# Per-request keys: what the journal records.
-REQUEST_ID_KEY: web.RequestKey[str] = web.RequestKey("mockcomposio_request_id", str)
-_PROJECT: web.RequestKey[Any] = web.RequestKey("mockcomposio_project", object)  # Project|None
-_OPERATION: web.RequestKey[str] = web.RequestKey("mockcomposio_operation", str)
-_REQ_BODY: web.RequestKey[Any] = web.RequestKey("mockcomposio_request_body", object)
-_RESP_BODY: web.RequestKey[Any] = web.RequestKey("mockcomposio_response_body", object)  # bytes
-_FAULT: web.RequestKey[str] = web.RequestKey("mockcomposio_fault", str)
-_HINT: web.RequestKey[str] = web.RequestKey("mockcomposio_hint", str)
-_REFUSED: web.RequestKey[bool] = web.RequestKey("mockcomposio_refused", bool)
 MAX_BODY_BYTES = 1024 * 1024
+# The catch-all route, registered last.
+UNMATCHED_PATH = "/{unmatched_path:(?s:.*)}"  # (?s): paths with a decoded newline too
 # Paths longer than this get no "did you mean" hint (the longest route is under 100).
 MAX_HINT_PATH = 200
 # Nesting levels of a JSON body: API bodies are stored as given, so they must stay well within
@@ -68,16 +63,44 @@ MAX_CONTROL_JSON_DEPTH = 4 * MAX_JSON_DEPTH
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
 
 
-@dataclass
+class Exchange:
+    """One request as the journal will record it, filled in by the middleware and the route
+    handler as it goes."""
+
+    __slots__ = ("fault", "hint", "operation", "project", "refused", "request_body",
+                 "request_id", "response_raw")
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        self.project: Project | None = None
+        self.operation: str | None = None  # None: no route matched
+        self.request_body: Any = None
+        self.response_raw: bytes | None = None
+        self.fault: str | None = None
+        self.hint: str | None = None
+        self.refused = False  # the Host was refused: nothing is journaled
+
+
 class Call:
     """What a handler gets: the tenant, the parsed request, and where the caller reached us."""
 
-    request: web.Request
-    engine: Engine
-    tenant: Project | None  # None on routes reached without an API key (pages, provider)
-    origin: Origin
-    body: Any = None
-    match: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("_origin", "body", "engine", "match", "request", "tenant")
+
+    def __init__(self, request: web.Request, engine: Engine, tenant: Project | None,
+                 body: Any = None, match: dict[str, str] | None = None) -> None:
+        self.request = request
+        self.engine = engine
+        self.tenant = tenant  # None on routes reached without an API key (pages, provider)
+        self.body = body
+        self.match: dict[str, str] = {} if match is None else match
+        self._origin: Origin | None = None
+
+    @property
+    def origin(self) -> Origin:
+        """Where the caller reached us (links and redirects are built on it)."""
+        if self._origin is None:
+            self._origin = origin_of(self.request)
+        return self._origin
 
     @property
     def project(self) -> Project:
@@ -96,7 +119,7 @@ HandlerResult = tuple[int, Any] | web.StreamResponse
 Handler = Callable[[Call], HandlerResult | Awaitable[HandlerResult]]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Route:
     method: str
     path: str
@@ -106,6 +129,8 @@ class Route:
     json_body: bool = False
     form_body: bool = False  # HTML forms and the provider's token endpoint
     raw_body: bool = False  # the body as bytes (the webhook receiver checks signatures on it)
+    # A repeatable read: a repeated request may be answered from the response cache (cache.py).
+    cache: bool = False
 
 
 def origin_of(request: web.Request) -> Origin:
@@ -198,154 +223,177 @@ def _tenant_of(engine: Engine, request: web.Request) -> Project | None:
     return hit[0] if hit else None
 
 
-async def _apply_fault(request: web.Request, project: Project, operation: str) -> None:
-    fault = project.faults.take(operation)
-    if fault is None:
-        return
-    request[_FAULT] = fault.name
-    if fault.latency_ms:
-        await asyncio.sleep(fault.latency_ms / 1000)
-    error = fault.error()
-    if error is not None:
-        raise error
-
-
-def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    control = route.operation.startswith("control.")
+def make_handler(route: Route | None, engine: Engine, policy: Policy,
+                 on_change: list[Callable[[Project | None], None]], *, strict: bool = False,
+                 audit: bool = False) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The aiohttp handler of one route (``None``: of every request no route matched). It
+    does everything a request needs, in one place: request id, Host check, the response
+    cache's fast path, then :func:`_run_route`, Composio's error envelope for every failure,
+    the request log and the journal. No aiohttp middleware: each layer of one costs every
+    request. ``strict``: the app's strict contract mode; ``audit``: render every cache hit
+    again and fail on a difference (the test suite's check of the cache)."""
+    operation = route.operation if route is not None else None
+    fast = route is not None and route.cache and route.auth and not audit
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        engine = request.app[ENGINE_KEY]
-        request_id = request[REQUEST_ID_KEY]
-        request[_OPERATION] = route.operation
-        project: Project | None = None
+        exchange = Exchange(_request_id(request))
+        started = time.perf_counter()
+        status = 500
+        try:
+            if not policy.host_allowed(request.host):
+                # Before any route, tenant or body: a page on another site reaching us through
+                # DNS rebinding gets nothing (issue 19, finding 4).
+                exchange.refused = True
+                raise ComposioError(
+                    403, "Request_HostNotAllowed",
+                    f"Host {log_safe(request.host)[:100]!r} is not allowed: mockcomposio "
+                    "answers IP addresses, localhost and the names given with --allowed-host.",
+                    suggested_fix="Start the server with --allowed-host <name> to accept it.")
+            if route is None:
+                raise await _unmatched(request, exchange)
+            exchange.operation = operation
+            if fast and (api_key := request.headers.get("x-api-key", "").strip()):
+                # A repeated read of an unchanged tenant: the bytes sent last time.
+                project = exchange.project = engine.project(api_key)
+                if (cache := cache_usable(project)) is not None and (cached := cache.get(
+                        project.lock.generation, engine.epoch,
+                        (request.raw_path, request.host, strict or project.strict_contracts),
+                )) is not None:
+                    exchange.response_raw = cached
+                    status = 200
+                    return web.Response(body=cached, headers={
+                        "x-request-id": exchange.request_id, **JSON_HEADERS})
+            assert route is not None
+            response = await _run_route(request, exchange, route, engine, strict, audit)
+            status = response.status
+            return response
+        except ComposioError as err:
+            status = err.status
+            return _error(exchange, err)
+        except web.HTTPRequestEntityTooLarge:
+            status = 413
+            return _error(exchange, ComposioError(
+                413, "Request_TooLarge", f"Request body is larger than {MAX_BODY_BYTES} bytes.",
+                suggested_fix="Send a smaller body; no Composio request needs this much."))
+        except web.HTTPException as exc:
+            status = exc.status
+            if exc.status < 400:
+                raise
+            return _error(exchange, ComposioError(exc.status, "Request_Error", exc.reason))
+        except Exception:  # a bug of ours: still the envelope, never a bare traceback page
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            return _error(exchange, ComposioError(
+                500, "Internal_ServerError", "mockcomposio hit an internal error (a bug in the "
+                "fake, not in your request); see the server log.", code=5000))
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            query = redact_query(request.query_string) if request.query_string else ""
+            if log.isEnabledFor(logging.INFO):  # off by default for `serve` (--log-requests)
+                # Control characters escaped: a %0a in a path cannot forge a log line.
+                log.info("%s %s%s %s %.1fms %s", log_safe(request.method),
+                         log_safe(request.path), f"?{log_safe(query)}" if query else "",
+                         status, elapsed_ms, log_safe(exchange.request_id))
+            if not exchange.refused:
+                _after(request, exchange, engine, on_change, status, elapsed_ms, query)
+
+    handle.__name__ = operation.replace(".", "_") if operation else "unmatched"
+    return handle
+
+
+async def _run_route(request: web.Request, exchange: Exchange, route: Route, engine: Engine,
+                     strict: bool, audit: bool) -> web.StreamResponse:
+    """A request on its route: tenant, faults, body, the domain call under the tenant's lock,
+    strict contract checks, the response cache."""
+    operation = route.operation
+    control = operation.startswith("control.")
+    checked = strict  # strict contracts: the app's mode, or this tenant's
+    try:
         if (request.content_length or 0) > MAX_BODY_BYTES:
             # One clear limit on every route, not only on those that read their body.
             raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, request.content_length or 0)
+        project: Project | None = None
+        owner: Project | None = None  # the tenant reached, with or without its API key
         if route.auth:
             api_key = request.headers.get("x-api-key", "").strip()
             if not api_key:
                 raise missing_api_key()
-            project = engine.project(api_key)
-            request[_PROJECT] = project
+            exchange.project = owner = project = engine.project(api_key)
             if project.strict_contracts:
+                checked = True
                 request[contracts.STRICT_TENANT_KEY] = True
                 request[contracts.TENANT_VIOLATIONS_KEY] = project.contract_violations
         elif not control:
-            request[_PROJECT] = owner = _tenant_of(engine, request)
+            exchange.project = owner = _tenant_of(engine, request)
             if owner is not None:
                 engine.touch(owner)
-        if not control and (owner := request.get(_PROJECT)) is not None and owner.faults:
+        if not control and owner is not None and owner.faults and (
+                fault := owner.faults.take(operation)) is not None:
             # Before the body is read or the handler runs: a fault never changes state.
-            await _apply_fault(request, owner, route.operation)
+            exchange.fault = fault.name
+            if fault.latency_ms:
+                await asyncio.sleep(fault.latency_ms / 1000)
+            if (error := fault.error()) is not None:
+                raise error
+        cache: ResponseCache | None = None
+        cached: bytes | None = None
+        key: CacheKey = ("", "", False)
+        if route.cache and project is not None and (cache := cache_usable(project)):
+            key = (request.raw_path, request.host, checked)
+            # Outside audit mode a hit was answered before this (make_handler's fast path).
+            cached = cache.get(project.lock.generation, engine.epoch, key) if audit else None
         body = None
         if route.json_body:
-            body = await _read_json(request, MAX_JSON_DEPTH if route.path.startswith("/api/")
-                                    else MAX_CONTROL_JSON_DEPTH)
-            request[_REQ_BODY] = body
+            body = exchange.request_body = await _read_json(
+                request, MAX_JSON_DEPTH if route.path.startswith("/api/")
+                else MAX_CONTROL_JSON_DEPTH)
             if not isinstance(body, dict):
                 raise bad_request("Request body must be a JSON object.",
                                   slug="Request_InvalidJson")
-            contracts.validate_request(route.operation, body)
+            contracts.validate_request(operation, body)
         elif route.form_body:
             body = await _read_form(request)
-            request[_REQ_BODY] = redact_form(body)
+            exchange.request_body = redact_form(body)
         elif route.raw_body:
             body = await request.read()
-        call = Call(request, engine, project, origin_of(request), body,
-                    dict(request.match_info))
+        call = Call(request, engine, project, body, request.match_info)
         if project is not None:
             with project.lock:
                 project.run_due()
                 result = route.handler(call)
+        elif owner is not None:
+            # A page or provider endpoint takes the tenant's lock only where it changes
+            # state; counted as a change anyway, so no cached read outlives it.
+            try:
+                result = route.handler(call)
+            finally:
+                owner.lock.generation += 1
         else:
             result = route.handler(call)
         if inspect.isawaitable(result):
             result = await result
         if isinstance(result, web.StreamResponse):
-            result.headers.setdefault("x-request-id", request_id)
+            result.headers.setdefault("x-request-id", exchange.request_id)
             return result
         status, payload = result
-        if (problem := contracts.strict_check(request, route.operation, status, payload)):
+        if checked and (problem := contracts.strict_check(request, operation, status,
+                                                           payload)):
             raise problem
-        response = json_response(status, payload, request_id)
-        request[_RESP_BODY] = response.body
-        return response
-
-    async def strict_handle(request: web.Request) -> web.StreamResponse:
-        # strict mode: our own error envelopes must match the operation's contract too
-        try:
-            return await handle(request)
-        except ComposioError as err:
-            envelope = err.envelope(request[REQUEST_ID_KEY])
-            if err.slug != "Mock_ContractViolation" and (
-                    problem := contracts.strict_check(request, route.operation, err.status,
-                                                      envelope)):
-                raise problem from err
-            raise
-
-    handle.__name__ = strict_handle.__name__ = route.operation.replace(".", "_")
-    return strict_handle
-
-
-@web.middleware
-async def envelope_middleware(request: web.Request,
-                              handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-                              ) -> web.StreamResponse:
-    request_id = _request_id(request)
-    request[REQUEST_ID_KEY] = request_id
-    started = time.perf_counter()
-    status = 500
-    try:
-        policy = request.app.get(POLICY_KEY)
-        if policy is not None and not policy.host_allowed(request.host):
-            # Before any route, tenant or body: a page on another site reaching us through
-            # DNS rebinding gets nothing (issue 19, finding 4).
-            request[_REFUSED] = True
-            raise ComposioError(
-                403, "Request_HostNotAllowed",
-                f"Host {log_safe(request.host)[:100]!r} is not allowed: mockcomposio answers "
-                "IP addresses, localhost and the names given with --allowed-host.",
-                suggested_fix="Start the server with --allowed-host <name> to accept it.")
-        response = await handler(request)
-        status = response.status
+        response = json_response(status, payload, exchange.request_id)
+        raw: bytes = response.body  # type: ignore[assignment]  # json_response's bytes
+        exchange.response_raw = raw
+        if cache is not None and project is not None and status == 200:
+            if cached is not None and cached != raw:
+                raise RuntimeError(f"response cache audit: a cached {operation} response "
+                                   f"differs from a fresh one for {request.raw_path}")
+            cache.put(project.lock.generation, engine.epoch, key, raw)
         return response
     except ComposioError as err:
-        status = err.status
-        return _error(request, err, request_id)
-    except web.HTTPRequestEntityTooLarge:
-        status = 413
-        return _error(request, ComposioError(
-            413, "Request_TooLarge", f"Request body is larger than {MAX_BODY_BYTES} bytes.",
-            suggested_fix="Send a smaller body; no Composio request needs this much."),
-            request_id)
-    except web.HTTPException as exc:
-        status = exc.status
-        if exc.status == 404:
-            return _error(request, _not_found(request), request_id)
-        if exc.status == 405:
-            return _error(request, ComposioError(
-                405, "Request_MethodNotAllowed",
-                f"{request.method} is not allowed on {request.path}.",
-                suggested_fix="Check the HTTP method against the API reference."), request_id)
-        if exc.status < 400:
-            raise
-        return _error(request, ComposioError(exc.status, "Request_Error", exc.reason),
-                      request_id)
-    except Exception:  # a bug of ours: still the envelope, never a bare traceback page
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return _error(request, ComposioError(
-            500, "Internal_ServerError", "mockcomposio hit an internal error (a bug in the "
-            "fake, not in your request); see the server log.", code=5000), request_id)
-    finally:
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        query = redact_query(request.query_string) if request.query_string else ""
-        if log.isEnabledFor(logging.INFO):  # off by default for `serve` (--log-requests)
-            # Control characters escaped: a %0a in a path cannot forge a log line.
-            log.info("%s %s%s %s %.1fms %s", log_safe(request.method), log_safe(request.path),
-                     f"?{log_safe(query)}" if query else "", status, elapsed_ms,
-                     log_safe(request_id))
-        if not request.get(_REFUSED):
-            _after(request, status, elapsed_ms, query, request_id)
+        # strict mode: our own error envelopes must match the operation's contract too
+        if checked and err.slug != "Mock_ContractViolation" and (
+                problem := contracts.strict_check(request, operation, err.status,
+                                                  err.envelope(exchange.request_id))):
+            raise problem from err
+        raise
 
 
 _CONTROL_CHARS = {i: f"\\x{i:02x}" for i in [*range(0x20), 0x7f, *range(0x80, 0xa0)]}
@@ -359,44 +407,65 @@ def log_safe(text: str) -> str:
     return text.translate(_CONTROL_CHARS)
 
 
-def _error(request: web.Request, err: ComposioError, request_id: str) -> web.Response:
-    response = error_response(err, request_id)
-    request[_RESP_BODY] = response.body
+def _error(exchange: Exchange, err: ComposioError) -> web.Response:
+    response = error_response(err, exchange.request_id)
+    exchange.response_raw = response.body  # type: ignore[assignment]
     return response
 
 
-def _after(request: web.Request, status: int, elapsed_ms: float, query: str,
-           request_id: str) -> None:
+def _after(request: web.Request, exchange: Exchange, engine: Engine,
+           on_change: list[Callable[[Project | None], None]], status: int, elapsed_ms: float,
+           query: str) -> None:
     """Journal the request to its tenant and tell the state saver something may have changed.
     The control plane itself (``/_mock/...``) is neither journaled nor a change when read."""
     path = request.path
-    project: Project | None = request.get(_PROJECT)
+    project = exchange.project
     if path.startswith("/_mock/") or path == "/_mock":
         if request.method != "GET":
-            # A reset or import may replace any tenant: a full save.
-            for notify in request.app.get(ON_CHANGE_KEY, []):
+            # A reset or import may replace any tenant: no cached response outlives it, and
+            # the state saver does a full save.
+            engine.epoch += 1
+            for notify in on_change:
                 notify(None)
         return
-    if project is None and _OPERATION not in request:
+    if project is None and exchange.operation is None:
         # No route: journal under the key's tenant if it exists; never create one for it.
         api_key = request.headers.get("x-api-key", "").strip()
-        project = request.app[ENGINE_KEY].existing(api_key) if api_key else None
+        project = engine.existing(api_key) if api_key else None
     if project is None:
         return
-    for notify in request.app.get(ON_CHANGE_KEY, []):
+    for notify in on_change:
         notify(project)
     journal = project.journal
-    body = request.get(_REQ_BODY)  # None on every GET: no redaction pass to set up
+    body = exchange.request_body  # None on every GET: no redaction pass to set up
+    if body is None and exchange.hint is None and exchange.fault is None:
+        journal.append(JournalEntry.answered(
+            journal.next_seq(), project.clock.now(), time.time(), request.method, path, query,
+            status, elapsed_ms, exchange.request_id, exchange.operation,
+            exchange.response_raw))
+        return
     journal.append(JournalEntry(
         seq=journal.next_seq(), at=project.clock.now(), wall_time=time.time(),
         method=request.method, path=path, query=query, status=status,
-        duration_ms=elapsed_ms, request_id=request_id, operation=request.get(_OPERATION),
+        duration_ms=elapsed_ms, request_id=exchange.request_id, operation=exchange.operation,
         request_body=None if body is None else redact(body, max_items=JOURNAL_MAX_ITEMS),
-        hint=request.get(_HINT), fault=request.get(_FAULT),
-        response_raw=request.get(_RESP_BODY), request_size=request.content_length))
+        hint=exchange.hint, fault=exchange.fault, response_raw=exchange.response_raw,
+        request_size=request.content_length))
 
 
-def _not_found(request: web.Request) -> ComposioError:
+async def _unmatched(request: web.Request, exchange: Exchange) -> ComposioError:
+    """The error for a request no route took: 405 when a route has its path under another
+    method, else 404 with a hint at what was probably meant."""
+    allowed: set[str] = set()
+    catch_all = request.match_info.route.resource
+    for resource in request.app.router.resources():
+        if resource is not catch_all:
+            allowed |= (await resource.resolve(request))[1]
+    if allowed:
+        return ComposioError(405, "Request_MethodNotAllowed",
+                             f"{request.method} is not allowed on {request.path}.",
+                             suggested_fix="Check the HTTP method against the API reference "
+                             f"(allowed here: {', '.join(sorted(allowed))}).")
     path = request.path
     hint = ""
     if path.startswith("/api/v1/"):
@@ -410,7 +479,7 @@ def _not_found(request: web.Request) -> ComposioError:
     if (guess := did_you_mean(request.method, path, request.app.get(ROUTE_PATHS_KEY, []))):
         hint += f" Did you mean {guess}?"
     if hint:
-        request[_HINT] = hint.strip()
+        exchange.hint = hint.strip()
     return ComposioError(404, "Route_NotFound",
                          f"No route for {request.method} {path}.{hint}",
                          suggested_fix="Check the path against the Composio API reference.")
@@ -495,26 +564,37 @@ class EnvelopeAppRunner(web.AppRunner):
 
 
 def create_app(engine: Engine | None = None, *, strict: bool = False,
-               policy: Policy | None = None) -> web.Application:
+               policy: Policy | None = None, response_cache: bool = True) -> web.Application:
     """``strict``: validate every JSON response against ``contracts/responses``; a violation
     is answered as a 500 envelope and recorded in ``app[contracts.VIOLATIONS_KEY]``.
-    ``policy``: cross-tenant opt-in and allowed Host names (default: neither)."""
+    ``policy``: cross-tenant opt-in and allowed Host names (default: neither).
+    ``response_cache``: answer repeated reads from the response cache (``http/cache.py``)."""
     from . import webhook_delivery
     from .routes import ROUTES
 
-    app = web.Application(middlewares=[envelope_middleware], client_max_size=MAX_BODY_BYTES)
-    app[ENGINE_KEY] = engine or Engine()
-    app[POLICY_KEY] = policy or Policy()
+    engine = engine or Engine()
+    policy = policy or Policy()
+    on_change: list[Callable[[Project | None], None]] = []
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app[ENGINE_KEY] = engine
+    app[POLICY_KEY] = policy
     app[contracts.STRICT_KEY] = strict
     app[contracts.VIOLATIONS_KEY] = []
-    app[ON_CHANGE_KEY] = []
+    app[ON_CHANGE_KEY] = on_change
     app[ROUTE_PATHS_KEY] = sorted({(r.method, r.path) for r in ROUTES})
     if strict:
         contracts.warm_up(sorted({route.operation for route in ROUTES}))
+    audit = audit_enabled()
     for route in ROUTES:
+        if route.cache and not response_cache:
+            route = dataclasses.replace(route, cache=False)
+        handler = make_handler(route, engine, policy, on_change, strict=strict, audit=audit)
         if route.method == "GET":  # HEAD answered wherever GET is (add_get's allow_head)
-            app.router.add_get(route.path, make_handler(route))
+            app.router.add_get(route.path, handler)
         else:
-            app.router.add_route(route.method, route.path, make_handler(route))
+            app.router.add_route(route.method, route.path, handler)
+    # Last: what no route takes (aiohttp tries resources in order) gets our 404 or 405.
+    app.router.add_route("*", UNMATCHED_PATH, make_handler(None, engine, policy, on_change,
+                                                           strict=strict))
     app.cleanup_ctx.append(webhook_delivery.cleanup_ctx)
     return app

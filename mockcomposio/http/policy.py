@@ -22,6 +22,7 @@ from aiohttp import web
 
 ADMIN_HEADER = "x-mock-admin-key"
 ANY_HOST = "*"
+MAX_REMEMBERED_HOSTS = 1024
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,19 @@ class Policy:
         return hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
                                    self.admin_key.encode("utf-8", "surrogateescape"))
 
+    # Host header -> verdict: asked on every request, answered from here after the first.
+    _verdicts: dict[str | None, bool] = field(default_factory=dict, init=False, compare=False,
+                                              repr=False)
+
     def host_allowed(self, host: str | None) -> bool:
+        verdict = self._verdicts.get(host)
+        if verdict is None:
+            verdict = self._host_allowed(host)
+            if len(self._verdicts) < MAX_REMEMBERED_HOSTS:  # bounded against hostile Hosts
+                self._verdicts[host] = verdict
+        return verdict
+
+    def _host_allowed(self, host: str | None) -> bool:
         if ANY_HOST in self.allowed_hosts:
             return True
         name = hostname(host or "")

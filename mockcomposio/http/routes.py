@@ -15,32 +15,33 @@ API_PREFIXES = ("/api/v3", "/api/v3.1")
 
 
 def _api(method: str, path: str, handler: Handler, operation: str,
-         *, json_body: bool = False) -> list[Route]:
-    return [Route(method, prefix + path, handler, operation, json_body=json_body)
+         *, json_body: bool = False, cache: bool = False) -> list[Route]:
+    return [Route(method, prefix + path, handler, operation, json_body=json_body, cache=cache)
             for prefix in API_PREFIXES]
 
 
 API_ROUTES: list[Route] = [
     *_api("POST", "/auth_configs", api.create_auth_config, "auth_configs.create", json_body=True),
-    *_api("GET", "/auth_configs", api.list_auth_configs, "auth_configs.list"),
-    *_api("GET", "/auth_configs/{id}", api.get_auth_config, "auth_configs.get"),
+    *_api("GET", "/auth_configs", api.list_auth_configs, "auth_configs.list", cache=True),
+    *_api("GET", "/auth_configs/{id}", api.get_auth_config, "auth_configs.get", cache=True),
     *_api("PATCH", "/auth_configs/{id}", api.update_auth_config, "auth_configs.update",
           json_body=True),
     *_api("PATCH", "/auth_configs/{id}/{status}", api.set_auth_config_status,
           "auth_configs.set_status"),
     *_api("DELETE", "/auth_configs/{id}", api.delete_auth_config, "auth_configs.delete"),
-    *_api("GET", "/toolkits", api.list_toolkits, "toolkits.list"),
+    *_api("GET", "/toolkits", api.list_toolkits, "toolkits.list", cache=True),
     *_api("GET", "/toolkits/categories", api.list_toolkit_categories, "toolkits.categories"),
     *_api("GET", "/toolkits/changelog", api.toolkits_changelog, "toolkits.changelog"),
     *_api("POST", "/toolkits/multi", api.get_many_toolkits, "toolkits.multi", json_body=True),
-    *_api("GET", "/toolkits/{slug}", api.get_toolkit, "toolkits.get"),
+    *_api("GET", "/toolkits/{slug}", api.get_toolkit, "toolkits.get", cache=True),
     *_api("POST", "/connected_accounts", api.create_connected_account,
           "connected_accounts.create", json_body=True),
     *_api("POST", "/connected_accounts/link", api.link_connected_account,
           "connected_accounts.link", json_body=True),
-    *_api("GET", "/connected_accounts", api.list_connected_accounts, "connected_accounts.list"),
+    *_api("GET", "/connected_accounts", api.list_connected_accounts, "connected_accounts.list",
+          cache=True),
     *_api("GET", "/connected_accounts/{id}", api.get_connected_account,
-          "connected_accounts.get"),
+          "connected_accounts.get", cache=True),
     *_api("DELETE", "/connected_accounts/{id}", api.delete_connected_account,
           "connected_accounts.delete"),
     *_api("PATCH", "/connected_accounts/{id}/status", api.update_connected_account_status,

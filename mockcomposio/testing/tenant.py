@@ -174,6 +174,9 @@ class Tenant:
         project.consent.origin = self.base_url
         # Plumbed for the HTTP layer: validate this tenant's responses against the contracts.
         project.strict_contracts = self.strict
+        if project.handles is None:
+            project.handles = weakref.WeakSet()
+        project.handles.add(self)
         self._project = project
 
     @property
