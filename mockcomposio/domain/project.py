@@ -31,14 +31,15 @@ class StateLock:
     project's state happens under it, so a project whose count has not moved is unchanged:
     that is what lets the HTTP layer answer a repeated read from its response cache."""
 
-    __slots__ = ("_lock", "generation")
+    __slots__ = ("generation", "raw")
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        # Taken directly (not counted) only by reads that change nothing.
+        self.raw = threading.RLock()
         self.generation = 0
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        taken = self._lock.acquire(blocking, timeout)
+        taken = self.raw.acquire(blocking, timeout)
         if taken:
             self.generation += 1
         return taken
@@ -47,7 +48,7 @@ class StateLock:
         # Counted on release too: a read that ran while another thread held the lock is
         # outdated by the time that thread lets go.
         self.generation += 1
-        self._lock.release()
+        self.raw.release()
 
     def __enter__(self) -> bool:
         return self.acquire()

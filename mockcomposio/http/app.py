@@ -129,7 +129,7 @@ class Route:
     json_body: bool = False
     form_body: bool = False  # HTML forms and the provider's token endpoint
     raw_body: bool = False  # the body as bytes (the webhook receiver checks signatures on it)
-    # A repeatable read: a repeated request may be answered from the response cache (cache.py).
+    # A read that changes nothing and may be answered from the response cache (cache.py).
     cache: bool = False
 
 
@@ -225,7 +225,8 @@ def _tenant_of(engine: Engine, request: web.Request) -> Project | None:
 
 def make_handler(route: Route | None, engine: Engine, policy: Policy,
                  on_change: list[Callable[[Project | None], None]], *, strict: bool = False,
-                 audit: bool = False) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+                 audit: bool = False, use_cache: bool = True,
+                 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The aiohttp handler of one route (``None``: of every request no route matched). It
     does everything a request needs, in one place: request id, Host check, the response
     cache's fast path, then :func:`_run_route`, Composio's error envelope for every failure,
@@ -233,7 +234,7 @@ def make_handler(route: Route | None, engine: Engine, policy: Policy,
     request. ``strict``: the app's strict contract mode; ``audit``: render every cache hit
     again and fail on a difference (the test suite's check of the cache)."""
     operation = route.operation if route is not None else None
-    fast = route is not None and route.cache and route.auth and not audit
+    fast = route is not None and route.cache and route.auth and use_cache and not audit
 
     async def handle(request: web.Request) -> web.StreamResponse:
         exchange = Exchange(_request_id(request))
@@ -264,7 +265,8 @@ def make_handler(route: Route | None, engine: Engine, policy: Policy,
                     return web.Response(body=cached, headers={
                         "x-request-id": exchange.request_id, **JSON_HEADERS})
             assert route is not None
-            response = await _run_route(request, exchange, route, engine, strict, audit)
+            response = await _run_route(request, exchange, route, engine, strict, audit,
+                                        use_cache)
             status = response.status
             return response
         except ComposioError as err:
@@ -301,7 +303,7 @@ def make_handler(route: Route | None, engine: Engine, policy: Policy,
 
 
 async def _run_route(request: web.Request, exchange: Exchange, route: Route, engine: Engine,
-                     strict: bool, audit: bool) -> web.StreamResponse:
+                     strict: bool, audit: bool, use_cache: bool) -> web.StreamResponse:
     """A request on its route: tenant, faults, body, the domain call under the tenant's lock,
     strict contract checks, the response cache."""
     operation = route.operation
@@ -337,7 +339,8 @@ async def _run_route(request: web.Request, exchange: Exchange, route: Route, eng
         cache: ResponseCache | None = None
         cached: bytes | None = None
         key: CacheKey = ("", "", False)
-        if route.cache and project is not None and (cache := cache_usable(project)):
+        if use_cache and route.cache and project is not None and (
+                cache := cache_usable(project)):
             key = (request.raw_path, request.host, checked)
             # Outside audit mode a hit was answered before this (make_handler's fast path).
             cached = cache.get(project.lock.generation, engine.epoch, key) if audit else None
@@ -356,7 +359,15 @@ async def _run_route(request: web.Request, exchange: Exchange, route: Route, eng
         elif route.raw_body:
             body = await request.read()
         call = Call(request, engine, project, body, request.match_info)
-        if project is not None:
+        if project is not None and route.cache:
+            # A read that changes nothing: under the lock, but not counted as a change (the
+            # cached answers of other reads stay valid), after any expiry that fell due.
+            if project.timer_due():
+                with project.lock:
+                    project.run_due()
+            with project.lock.raw:
+                result = route.handler(call)
+        elif project is not None:
             with project.lock:
                 project.run_due()
                 result = route.handler(call)
@@ -586,9 +597,8 @@ def create_app(engine: Engine | None = None, *, strict: bool = False,
         contracts.warm_up(sorted({route.operation for route in ROUTES}))
     audit = audit_enabled()
     for route in ROUTES:
-        if route.cache and not response_cache:
-            route = dataclasses.replace(route, cache=False)
-        handler = make_handler(route, engine, policy, on_change, strict=strict, audit=audit)
+        handler = make_handler(route, engine, policy, on_change, strict=strict, audit=audit,
+                               use_cache=response_cache)
         if route.method == "GET":  # HEAD answered wherever GET is (add_get's allow_head)
             app.router.add_get(route.path, handler)
         else:
