@@ -122,6 +122,8 @@ def http(quick: bool) -> dict[str, Any]:
     try:
         mock = servers["mock"] = Server("mock", "--per-user", str(per_user))
         strict = servers["strict"] = Server("mock", "--strict", "--per-user", str(per_user))
+        uncached = servers["uncached"] = Server("mock", "--no-response-cache", "--per-user",
+                                                str(per_user))
         auth = {"x-api-key": API_KEY}
         body_dir = Path(tempfile.mkdtemp(prefix="mockcomposio-bench-"))
         paths = {"ac": f"/api/v3.1/auth_configs/{mock.info['auth_config_id']}",
@@ -131,6 +133,7 @@ def http(quick: bool) -> dict[str, Any]:
             (body_dir / name).write_bytes(body)
             targets[name]["mock"] = (mock.base_url + path, auth)
             targets[name]["strict"] = (strict.base_url + path, auth)
+            targets[name]["uncached"] = (uncached.base_url + path, auth)
             sizes[name]["mock"] = sizes[name]["bare"] = len(body)
         bare = servers["bare"] = Server("bare", str(body_dir))
         for name in paths:
@@ -239,9 +242,10 @@ def render(results: dict[str, Any], quick: bool) -> str:
             "request, which other load on a shared machine barely moves:")
         add("")
         add("| GET | conc. | mockcomposio req/s | p50 / p99 ms | CPU/req | strict: req/s, "
-            "CPU/req | bare aiohttp: req/s, CPU/req | moto: req/s, CPU/req | x bare req/s "
-            "(≥ 0.8) | x bare by CPU | x moto req/s (≥ 5) | x moto by CPU |")
-        add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            "CPU/req | no response cache: req/s, CPU/req | bare aiohttp: req/s, CPU/req | "
+            "moto: req/s, CPU/req | x bare req/s (≥ 0.8) | x bare by CPU | x moto req/s (≥ 5) "
+            "| x moto by CPU |")
+        add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         labels = {"ac": "`auth_configs/{id}`",
                   "list": "`connected_accounts?user_ids=…` (10 items)"}
         for key, by_server in results["http"].items():
@@ -256,7 +260,8 @@ def render(results: dict[str, Any], quick: bool) -> str:
 
             add(f"| {labels[name]} | {concurrency} | {mock['rps']:,.0f} | "
                 f"{mock['p50_ms']:.2f} / {mock['p99_ms']:.2f} | {mock['cpu_us']:,.0f} µs | "
-                f"{cell(strict)} | {cell(bare)} | {cell(moto)} | {x_bare:.2f} "
+                f"{cell(strict)} | {cell(by_server.get('uncached'))} | {cell(bare)} | "
+                f"{cell(moto)} | {x_bare:.2f} "
                 f"({_ok(x_bare, 0.8, at_least=True)}) | "
                 f"{bare['cpu_us'] / mock['cpu_us']:.2f} | {_f(x_moto, 1)} "
                 f"({_ok(x_moto, 5, at_least=True)}) | "
@@ -397,6 +402,10 @@ def render_costs(results: dict[str, Any]) -> list[str]:
                 f" {_flag(x_cpu <= 1.25)} |")
             add(f"| … throughput | {mock['rps']:,.0f} req/s | {bare['rps']:,.0f} req/s | "
                 f"{x_rps:.2f}x | ≥ 0.8x | {_flag(x_rps >= 0.8)} |")
+            if (uncached := by_server.get("uncached")) is not None:
+                add(f"| … with the response cache off (every read rendered: a first read) | "
+                    f"{uncached['cpu_us']:.0f} µs | bare: {bare['cpu_us']:.0f} µs | "
+                    f"{uncached['cpu_us'] / bare['cpu_us']:.2f}x | (info) | |")
     if gr := results.get("growth"):
         for kind, label in (("oauth", "OAuth (real flow)"), ("api_key", "API-key")):
             rows = gr.get(kind, {})

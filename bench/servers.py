@@ -2,9 +2,9 @@
 load generator in the parent does not share a GIL with them. The first line a server prints on
 stdout is JSON: ``{"base_url": ..., ...}``.
 
-* ``mock [--strict]``: mockcomposio's app (as the pytest plugin and ``mockcomposio serve`` run
-  it, no access log) with one tenant seeded through the domain: an auth config and
-  ``--users`` x ``--per-user`` ACTIVE connected accounts.
+* ``mock [--strict] [--no-response-cache]``: mockcomposio's app (as the pytest plugin and
+  ``mockcomposio serve`` run it, no access log) with one tenant seeded through the domain: an
+  auth config and ``--users`` x ``--per-user`` ACTIVE connected accounts.
 * ``bare BODY_DIR``: the practical ceiling, a bare aiohttp app answering ``GET /<name>`` with
   the fixed bytes of ``BODY_DIR/<name>`` as JSON.
 * ``moto``: moto's server (Flask/werkzeug, threaded) on a free port.
@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("kind", choices=["mock", "bare", "moto"])
     parser.add_argument("body_dir", nargs="?")
     parser.add_argument("--strict", action="store_true")
+    parser.add_argument("--no-response-cache", action="store_true",
+                        help="every read rendered afresh (what a first read costs)")
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--per-user", type=int, default=10)
     parser.add_argument("--profile", help="write a cProfile of the serving to this file")
@@ -122,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     from mockcomposio.http.app import create_app
 
     engine, ids = seed_tenant(args.users, args.per_user)
-    app = create_app(engine, strict=args.strict)  # type: ignore[arg-type]
+    app = create_app(engine, strict=args.strict,  # type: ignore[arg-type]
+                     response_cache=not args.no_response_cache)
     if not args.profile:
         asyncio.run(_serve(app, ids))
         return 0

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mockcomposio.domain.journal import JournalEntry, select
+from mockcomposio.domain.journal import ENTRY_BYTES, JournalEntry, select
 from mockcomposio.domain.redact import REDACTED, redact, redact_form, redact_query
 from mockcomposio.http.app import did_you_mean
 
@@ -186,3 +186,16 @@ async def test_request_log_line_redacts_secrets_in_the_query(api: Client,
     [line] = [r.getMessage() for r in caplog.records if "rid-9" in r.getMessage()]
     assert line.startswith(f"GET {V31}/toolkits?api_key=REDACTED&limit=1 200 ")
     assert "leaky" not in line and line.endswith("ms rid-9")
+
+
+@pytest.mark.parametrize("raw", [b'{"id":"ac_1"}', None, b"x" * (ENTRY_BYTES + 1)])
+def test_the_common_entry_is_the_same_as_a_fully_checked_one(raw: bytes | None) -> None:
+    """``JournalEntry.answered`` (the request path's shortcut) builds exactly what the
+    general constructor builds for a request without body, hint or fault."""
+    args = (7, 1.5, 2.5, "GET", "/api/v3.1/auth_configs/ac_1", "limit=5", 200, 0.3, "rid",
+            "auth_configs.get")
+    quick = JournalEntry.answered(*args, raw)
+    full = JournalEntry(*args, response_raw=raw)
+    assert {name: getattr(quick, name) for name in JournalEntry.__slots__} == \
+        {name: getattr(full, name) for name in JournalEntry.__slots__}
+    assert quick.as_json() == full.as_json()

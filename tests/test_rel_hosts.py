@@ -21,6 +21,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from mockcomposio.engine import Engine
+from mockcomposio.http import policy as policy_mod
 from mockcomposio.http.app import create_app
 from mockcomposio.http.policy import Policy
 from mockcomposio.server import LiveServer, base_urls
@@ -65,6 +66,20 @@ async def test_any_host_when_asked(aiohttp_client: MakeClient) -> None:
     resp = await api.get(f"{V31}/auth_configs", headers={"host": "anything.example",
                                                         "x-api-key": "k"})
     assert resp.status == 200
+
+
+def test_host_verdicts_are_remembered_within_a_bound() -> None:
+    """Asked on every request, so remembered per Host header; a flood of distinct hostile
+    names neither grows the memory without bound nor changes any verdict."""
+    policy = Policy(allowed_hosts=frozenset({".corp.example"}))
+    for i in range(3 * policy_mod.MAX_REMEMBERED_HOSTS):
+        assert not policy.host_allowed(f"evil-{i}.example:8000")
+        assert policy.host_allowed(f"127.0.0.{i % 250 + 1}:8000")
+    assert len(policy._verdicts) == policy_mod.MAX_REMEMBERED_HOSTS
+    for _ in range(2):  # the remembered answers are the computed ones
+        assert policy.host_allowed("api.corp.example") and policy.host_allowed("[::1]:80")
+        assert not policy.host_allowed("corp.example.evil") and not policy.host_allowed("")
+        assert not policy.host_allowed("evil-0.example:8000")
 
 
 def _authorize_redirect_uri(server: LiveServer, host: str, key: str) -> str:
