@@ -144,7 +144,8 @@ def _serve_locked(args: argparse.Namespace, held: list[int]) -> int:
 
     try:
         serve_forever(engine, args.host, args.port, ready, state_file=state_file,
-                      prepare=prepare, strict=args.strict, policy=policy)
+                      prepare=prepare, strict=args.strict, policy=policy,
+                      response_cache=not args.no_response_cache)
     except OSError as exc:
         print(f"mockcomposio: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
@@ -213,6 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="validate every response against contracts/ and answer a 500 "
                        "Mock_ContractViolation instead of a response that breaks it (for CI "
                        "of the fake itself, or to be sure what you test against is faithful)")
+    serve.add_argument("--no-response-cache", action="store_true",
+                       help="render every read afresh: by default a repeated GET of an auth "
+                       "config, toolkit or connected account (or their lists) of an unchanged "
+                       "tenant is answered with the bytes sent last time (any change, expiry "
+                       "or fault makes it render again; see docs/performance.md)")
     serve.add_argument("--seed-file", metavar="PATH", default=None,
                        help="tenants, auth configs and accounts to start with (JSON or YAML; "
                        "schema: contracts/mock/seed-file.schema.json); ignored when "

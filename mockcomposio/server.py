@@ -142,14 +142,14 @@ class StateSaver:
 def serve_forever(engine: Engine, host: str, port: int,
                   on_ready: Callable[[str], None], *, state_file: Path | None = None,
                   prepare: Callable[[str], None] | None = None, strict: bool = False,
-                  policy: Policy | None = None) -> None:
+                  policy: Policy | None = None, response_cache: bool = True) -> None:
     """Serve until SIGINT/SIGTERM, then shut down cleanly (saving ``state_file`` if given).
     ``prepare(base_url)`` runs once bound, before ``on_ready`` (e.g. to apply a seed file);
     if it fails, nothing is saved."""
     from .http.app import ON_CHANGE_KEY, create_app
 
     async def main() -> None:
-        app = create_app(engine, strict=strict, policy=policy)
+        app = create_app(engine, strict=strict, policy=policy, response_cache=response_cache)
         saver = StateSaver(engine, state_file) if state_file is not None else None
         if saver is not None:
             app[ON_CHANGE_KEY].append(saver.changed)

@@ -65,3 +65,20 @@ def test_version_flag() -> None:
     out = subprocess.run([sys.executable, "-m", "mockcomposio", "--version"],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and out.stdout.strip() == f"mockcomposio {__version__}"
+
+
+@pytest.mark.parametrize("flags, cached", [([], True), (["--no-response-cache"], False)])
+def test_no_response_cache_flag_reaches_the_server(monkeypatch: pytest.MonkeyPatch,
+                                                   flags: list[str], cached: bool) -> None:
+    """``serve --no-response-cache`` serves with the response cache off."""
+    from mockcomposio import cli, server
+
+    asked: list[object] = []
+
+    def serve_forever(engine: object, host: str, port: int, on_ready: object,
+                      **kwargs: object) -> None:
+        asked.append(kwargs["response_cache"])
+
+    monkeypatch.setattr(server, "serve_forever", serve_forever)
+    assert cli.main(["serve", "--port", "0", *flags]) == 0
+    assert asked == [cached]
