@@ -158,11 +158,11 @@ class Journal:
         return self._seq
 
     def append(self, entry: JournalEntry) -> None:
-        self._entries.append(entry)
+        entries = self._entries
+        entries.append(entry)
         self.bytes += entry.size
-        while len(self._entries) > 1 and (len(self._entries) > self.limit
-                                          or self.bytes > self.byte_limit):
-            self.bytes -= self._entries.popleft().size
+        while len(entries) > 1 and (len(entries) > self.limit or self.bytes > self.byte_limit):
+            self.bytes -= entries.popleft().size
             self.dropped += 1
 
     def entries(self) -> list[JournalEntry]:
