@@ -57,6 +57,12 @@ def test_redact_query_and_form() -> None:
     assert redact_query("limit=5&cursor=x") == "limit=5&cursor=x"
     assert redact_query("state=abc&code=xyz&api_key=k") == \
         f"state=abc&code={REDACTED}&api_key={REDACTED}"
+    for _ in range(2):  # short queries are remembered, long ones parsed each time: same rules
+        long = "code=xyz&" + "limit=5&" * 60 + "api_key=k"
+        assert len(long) > 256
+        assert redact_query(long) == f"code={REDACTED}&" + "limit=5&" * 60 + \
+            f"api_key={REDACTED}"
+        assert redact_query("code=xyz") == f"code={REDACTED}"
     assert redact_form({"client_secret": ["s"], "scope": ["a", "b"]}) == \
         {"client_secret": REDACTED, "scope": ["a", "b"]}
 

@@ -4,6 +4,7 @@ state exports. One small function, so every place hides the same keys the same w
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -79,6 +80,22 @@ def redact_query(query: str) -> str:
     """A query string with secret parameters (including ``code``) replaced by REDACTED."""
     if not query:
         return query
+    if len(query) <= MAX_REMEMBERED_QUERY:
+        return _redact_remembered(query)
+    return _redact_query(query)
+
+
+# Every request's query is redacted for the journal, and most are repeats (a polled list);
+# parsing one costs a few µs. Short ones are remembered, within a bound (about 1 MB).
+MAX_REMEMBERED_QUERY = 256
+
+
+@functools.lru_cache(maxsize=4096)
+def _redact_remembered(query: str) -> str:
+    return _redact_query(query)
+
+
+def _redact_query(query: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
     if not any(_norm(k) in QUERY_SECRET_KEYS for k, _ in pairs):
         return query
