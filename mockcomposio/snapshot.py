@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin, get
 
 from . import __version__
 from .clock import MAX_EPOCH, ClockRangeError, check_epoch
-from .domain.models import AuthConfig, AuthSession, ConnectedAccount, Link
+from .domain.models import EMPTY, AuthConfig, AuthSession, ConnectedAccount, Link
 from .domain.project import AccountIndex, Project
 from .domain.redact import redact
 from .domain.sessions import Session
@@ -403,10 +403,11 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
         ac = decode(AuthConfig, raw, f"{path}.auth_configs[{i}]")
         project.auth_configs[ac.id] = ac
     for i, raw in enumerate(_list(_field(data, "accounts", path), f"{path}.accounts")):
-        account = decode(ConnectedAccount, raw, f"{path}.accounts[{i}]")
+        account = _shared_empties(decode(ConnectedAccount, raw, f"{path}.accounts[{i}]"))
         project.accounts[account.id] = account
     for i, raw in enumerate(_list(data.get("deleted_accounts"), f"{path}.deleted_accounts")):
-        account = decode(ConnectedAccount, raw, f"{path}.deleted_accounts[{i}]")
+        account = _shared_empties(decode(ConnectedAccount, raw,
+                                          f"{path}.deleted_accounts[{i}]"))
         project.deleted_accounts[account.id] = account
     for i, raw in enumerate(_list(_field(data, "links", path), f"{path}.links")):
         link = decode(Link, raw, f"{path}.links[{i}]")
@@ -490,6 +491,16 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
     for account in project.accounts.values():
         project.index.add(account)
     return project
+
+
+def _shared_empties(account: ConnectedAccount) -> ConnectedAccount:
+    """Empty ``data`` / ``connection_fields`` as the shared ``models.EMPTY``, as the engine
+    stores them (memory of a restored 100k-account tenant)."""
+    if not account.data:
+        account.data = EMPTY
+    if not account.connection_fields:
+        account.connection_fields = EMPTY
+    return account
 
 
 def consistency_problems(project: Project) -> list[str]:

@@ -36,6 +36,7 @@ from .models import (
     ACCOUNT_STATUSES,
     ACTIVE,
     AUTH_SESSION_LIFETIME_SECONDS,
+    EMPTY,
     EXPIRED,
     FAILED,
     INACTIVE,
@@ -467,7 +468,7 @@ def initiate(project: Project, origin: Origin, *, auth_config_id: str, user_id: 
         fields = _require_connection_fields(toolkit, spec, val)
         account = _new_account(project, ac, user_id, INITIATED, via=via,
                                callback_url=callback_url, alias=alias)
-        account.connection_fields = fields
+        account.connection_fields = fields or EMPTY
         link = _open_link(project, account, ac, callback_url)
         redirect = origin.url(f"/api/v3/s/{link.token}")
         account.val = {"status": INITIATED, "redirectUrl": redirect, **fields}
@@ -495,7 +496,7 @@ def link(project: Project, origin: Origin, *, auth_config_id: str, user_id: str,
                            alias=alias)
     if connection_data:
         account.data = dict(connection_data)
-    account.connection_fields = fields
+    account.connection_fields = fields or EMPTY  # one shared empty dict (memory per account)
     link_obj = _open_link(project, account, ac, callback_url)
     redirect = origin.url(f"/link/{link_obj.token}")
     account.val = {"status": INITIATED, "redirectUrl": redirect, **fields}

@@ -1,0 +1,81 @@
+"""Memory of many accounts (issue 21): structure checks, not timings. What 100k OAuth accounts
+would otherwise each hold once more (empty dicts, timers of finished links, ...) is shared or
+dropped, and sharing never lets one account's change reach another."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockcomposio import snapshot
+from mockcomposio.domain import models, v1
+from mockcomposio.domain.connected_accounts import Origin
+from mockcomposio.domain.models import EMPTY
+from mockcomposio.engine import Engine
+from mockcomposio.testing.consent import Outcome
+from mockcomposio.testing.tenant import Tenant
+
+BASE = "http://127.0.0.1:9"
+
+
+def _tenant(seed: int = 3) -> Tenant:
+    return Tenant(Engine(seed=seed), "memory-key", BASE)
+
+
+# -- one shared, read-only empty dict ----------------------------------------------------------
+
+def test_accounts_without_data_or_fields_share_one_empty_dict() -> None:
+    tenant = _tenant()
+    github = tenant.add_auth_config("github")
+    accounts = [tenant.add_account(github, "u1"), tenant.add_account(github, "u2"),
+                tenant.add_account(github, "u3", status="INITIATED"),
+                tenant.add_account(github, "u4", status="INACTIVE"),
+                tenant.add_account(github, "u5", status="FAILED"),
+                tenant.add_account("serpapi", "u6")]
+    for account in accounts:
+        assert account.data is EMPTY and account.connection_fields is EMPTY, account.id
+    assert EMPTY == {} and not EMPTY
+
+
+def test_the_shared_empty_dict_refuses_every_change_in_place() -> None:
+    for change in (lambda d: d.__setitem__("k", 1), lambda d: d.update(k=1),
+                   lambda d: d.setdefault("k", 1), lambda d: d.pop("k"), lambda d: d.popitem(),
+                   lambda d: d.clear(), lambda d: d.__delitem__("k"),
+                   lambda d: d.__ior__({"k": 1})):
+        with pytest.raises(TypeError, match="assign a new dict"):
+            change(EMPTY)
+    assert EMPTY == {}
+    # copies are ordinary dicts
+    copy = {**EMPTY, "k": 1}
+    assert type(copy) is dict and type(dict(EMPTY)) is dict and EMPTY == {}
+
+
+def test_fields_and_labels_get_their_own_dict_and_change_no_other_account() -> None:
+    tenant = _tenant()
+    zendesk = tenant.add_auth_config("zendesk")
+    account, _ = tenant.link(zendesk.id, "u1")
+    assert account.connection_fields is EMPTY  # nothing entered yet
+    tenant.complete_pending(Outcome.allow(fields={"subdomain": "acme"}))
+    assert account.status == "ACTIVE"
+    assert account.connection_fields == {"subdomain": "acme"}
+    assert account.connection_fields is not EMPTY
+    github = tenant.add_auth_config("github")
+    plain = tenant.add_account(github, "u2")
+    project = tenant.project
+    with project.lock:
+        labelled, _ = v1.initiate(project, Origin(BASE), {
+            "integrationId": github.id, "userUuid": "u3", "labels": ["beta"]})
+    assert labelled.data == {"labels": ["beta"]} and labelled.data is not EMPTY
+    assert plain.data is EMPTY and EMPTY == {}
+
+
+def test_a_snapshot_round_trip_keeps_the_shared_empty_dict() -> None:
+    tenant = _tenant()
+    tenant.clock.freeze()  # the export shows "now": the same in both exports
+    account = tenant.add_account("github", "u1")
+    engine = Engine(seed=3)
+    with tenant.project.lock:
+        data = snapshot.export_project(tenant.project)
+    restored = snapshot.build_project(engine, data, "tenant").accounts[account.id]
+    assert restored.data is EMPTY and restored.connection_fields is EMPTY
+    assert snapshot.export_project(snapshot.build_project(engine, data, "tenant")) == data
+    assert models.EMPTY == {}
