@@ -8,6 +8,7 @@ import pytest
 
 from mockcomposio import snapshot
 from mockcomposio.domain import models, v1
+from mockcomposio.domain import project as project_module
 from mockcomposio.domain.connected_accounts import Origin
 from mockcomposio.domain.models import EMPTY
 from mockcomposio.engine import Engine
@@ -79,3 +80,54 @@ def test_a_snapshot_round_trip_keeps_the_shared_empty_dict() -> None:
     assert restored.data is EMPTY and restored.connection_fields is EMPTY
     assert snapshot.export_project(snapshot.build_project(engine, data, "tenant")) == data
     assert models.EMPTY == {}
+
+
+# -- timers of finished links leave the heap ---------------------------------------------------
+
+def _link_timers(tenant: Tenant) -> list[str]:
+    return [ref for _, _, kind, ref in tenant.project._deadlines if kind == "link"]
+
+
+def test_finished_links_leave_no_timer_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(project_module, "MIN_DEADLINE_SWEEP", 16)
+    tenant = _tenant()
+    github = tenant.add_auth_config("github")
+    done = [tenant.add_account(github, f"done-{i}") for i in range(60)]
+    # swept whenever the heap doubled: never more than the threshold of spent timers
+    assert len(tenant.project._deadlines) <= 2 * 16
+    tenant.project.sweep_deadlines()
+    assert _link_timers(tenant) == []
+    assert all(a.link_token not in _link_timers(tenant) for a in done)
+
+
+def test_pending_links_still_expire_after_sweeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(project_module, "MIN_DEADLINE_SWEEP", 16)
+    tenant = _tenant()
+    tenant.clock.freeze()
+    github = tenant.add_auth_config("github")
+    pending, finished = [], []
+    for i in range(40):  # interleaved, so sweeps run with pending timers in the heap
+        pending.append(tenant.link(github.id, f"pending-{i}")[0])
+        finished.append(tenant.add_account(github, f"finished-{i}"))
+    timers = _link_timers(tenant)
+    assert {a.link_token for a in pending} <= set(timers)
+    heap = tenant.project._deadlines
+    assert sorted(heap) == sorted(set(heap)), "a sweep never duplicates a timer"
+    tenant.clock.advance(601)
+    assert {a.status for a in pending} == {"EXPIRED"}
+    assert all(a.timeline[-1].event == "link expired" for a in pending)
+    assert {a.status for a in finished} == {"ACTIVE"}
+    assert _link_timers(tenant) == []
+
+
+def test_a_sweep_keeps_the_order_of_the_timers_that_stay() -> None:
+    tenant = _tenant()
+    project = tenant.project
+    github = tenant.add_auth_config("github")
+    tenant.link(github.id, "a")
+    tenant.add_account(github, "b")
+    tenant.link(github.id, "c")
+    live = [d for d in project._deadlines if d[3] in {a.link_token for a in tenant.accounts()
+                                                       if a.status == "INITIATED"}]
+    project.sweep_deadlines()
+    assert sorted(project._deadlines) == sorted(live) and len(live) == 2

@@ -88,7 +88,7 @@ class Origin:
 
 
 def install(project: Project) -> None:
-    project.on_deadline("link", _link_deadline)
+    project.on_deadline("link", _link_deadline, _link_finished)
     project.on_deadline("token", _token_deadline)
     project.on_deadline("auth_session", _auth_session_deadline)
 
@@ -535,6 +535,13 @@ def engine_unique(project: Project, prefix: str, length: int) -> str:
         # Never one a live tenant already holds, whatever ids or seeds were imported.
         if hooks is None or not hooks.token_taken(token):
             return token
+
+
+def _link_finished(project: Project, token: str) -> bool:
+    """A link's expiry timer is spent once the link is done or forgotten (``done`` never goes
+    back to False, and a forgotten token is never reused)."""
+    link_obj = project.links.get(token)
+    return link_obj is None or link_obj.done
 
 
 def _link_deadline(project: Project, token: str, when: float) -> None:
