@@ -4,6 +4,8 @@ dropped, and sharing never lets one account's change reach another."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from mockcomposio import snapshot
@@ -131,3 +133,43 @@ def test_a_sweep_keeps_the_order_of_the_timers_that_stay() -> None:
                                                        if a.status == "INITIATED"}]
     project.sweep_deadlines()
     assert sorted(project._deadlines) == sorted(live) and len(live) == 2
+
+
+# -- one object where equal ones were stored twice ---------------------------------------------
+
+def test_accounts_of_one_user_share_the_user_id_string() -> None:
+    tenant = _tenant()
+    github = tenant.add_auth_config("github")
+    ids = ["".join(["user", "-", "7"]) for _ in range(3)]  # equal, distinct objects
+    assert ids[0] is not ids[1]
+    accounts = [tenant.add_account(github, user_id) for user_id in ids]
+    assert all(a.user_id is accounts[0].user_id for a in accounts)
+    other = tenant.add_account(github, "user-8")
+    assert other.user_id == "user-8"
+    assert [a.id for a in tenant.accounts(user_ids=["user-7"])] == \
+        [a.id for a in reversed(accounts)]
+
+
+def test_one_change_stores_one_time_object() -> None:
+    tenant = _tenant()  # the live clock: every now() is a new float
+    github = tenant.add_auth_config("github")
+    account, _ = tenant.link(github.id, "u1")
+    link = tenant.project.links[account.link_token or ""]
+    created = account.timeline[0]
+    assert created.event == "created INITIATED" and created.at is account.created_at
+    assert link.created_at is account.created_at
+    assert link.expires_at == account.created_at + models.LINK_LIFETIME_SECONDS
+    tenant.complete_pending(Outcome.allow())
+    stored = account.timeline[-1]
+    assert stored.event == "tokens stored, ACTIVE" and stored.at is account.updated_at
+    assert account.updated_at > account.created_at
+
+
+def test_provider_grants_hold_exactly_sized_token_lists() -> None:
+    tenant = _tenant()
+    tenant.add_account("github", "u1")  # an access token only
+    tenant.add_account("gmail", "u2")  # access and refresh tokens
+    grants = tenant.project.provider._grants.values()
+    assert sorted(len(g.tokens) for g in grants) == [1, 2]
+    for grant in grants:
+        assert sys.getsizeof(grant.tokens) == sys.getsizeof([]) + 8 * len(grant.tokens)

@@ -283,12 +283,12 @@ def _new_account(project: Project, ac: AuthConfig, user_id: str, status: str, *,
     now = project.now()
     account = ConnectedAccount(
         id=project.ids.new("ca"), uuid=project.ids.uuid(), seq=project.next_seq(),
-        user_id=user_id, auth_config_id=ac.id, toolkit=ac.toolkit, auth_scheme=ac.auth_scheme,
+        user_id=project.known_user_id(user_id), auth_config_id=ac.id, toolkit=ac.toolkit, auth_scheme=ac.auth_scheme,
         status=status, created_at=now, updated_at=now, val={"status": status}, alias=alias,
         callback_url=callback_url, via=via,
     )
     project.add_account(account)
-    project.log(account, f"created {status}", f"via {via}, auth config {ac.id}")
+    project.log(account, f"created {status}", f"via {via}, auth config {ac.id}", at=now)
     return account
 
 
@@ -469,7 +469,7 @@ def initiate(project: Project, origin: Origin, *, auth_config_id: str, user_id: 
         account = _new_account(project, ac, user_id, INITIATED, via=via,
                                callback_url=callback_url, alias=alias)
         account.connection_fields = fields or EMPTY
-        link = _open_link(project, account, ac, callback_url)
+        link = _open_link(project, account, ac, callback_url, now=account.created_at)
         redirect = origin.url(f"/api/v3/s/{link.token}")
         account.val = {"status": INITIATED, "redirectUrl": redirect, **fields}
         if callback_url:
@@ -497,15 +497,18 @@ def link(project: Project, origin: Origin, *, auth_config_id: str, user_id: str,
     if connection_data:
         account.data = dict(connection_data)
     account.connection_fields = fields or EMPTY  # one shared empty dict (memory per account)
-    link_obj = _open_link(project, account, ac, callback_url)
+    link_obj = _open_link(project, account, ac, callback_url, now=account.created_at)
     redirect = origin.url(f"/link/{link_obj.token}")
     account.val = {"status": INITIATED, "redirectUrl": redirect, **fields}
     return account, link_obj, redirect
 
 
 def _open_link(project: Project, account: ConnectedAccount, ac: AuthConfig,
-               callback_url: str | None) -> Link:
-    now = project.now()
+               callback_url: str | None, now: float | None = None) -> Link:
+    """``now``: the time of the request that opens it, when the caller has it already (the
+    account's created_at: one float object for both)."""
+    if now is None:
+        now = project.now()
     link_obj = Link(
         token=engine_unique(project, "lk_", 12), connected_account_id=account.id,
         auth_config_id=ac.id,
@@ -1006,7 +1009,7 @@ def refresh_tokens(project: Project, account: ConnectedAccount) -> bool:
                    **_oauth_val(project, account.token, account.auth_scheme)}
     account.val["status"] = status
     account.updated_at = project.now()
-    project.log(account, "access token refreshed")
+    project.log(account, "access token refreshed", at=account.updated_at)
     if fresh.expires_at is not None:
         project.schedule(fresh.expires_at, "token", account.id)
     return True

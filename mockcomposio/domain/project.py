@@ -268,12 +268,12 @@ class Project:
         old = a.status
         a.status = status
         a.status_reason = reason
-        a.updated_at = self.now()
+        a.updated_at = now = self.now()
         if a.val is not None:
             a.val["status"] = val_status(a.auth_scheme, status, a.val.get("status"))
         if not a.deleted:
             self.index.restatus(a, old)
-        self.log(a, event or f"{old} -> {status}", reason or "")
+        self.log(a, event or f"{old} -> {status}", reason or "", at=now)
 
     def remove_account(self, a: ConnectedAccount) -> None:
         self.index.remove(a)
@@ -296,9 +296,23 @@ class Project:
             if link.oauth_state is not None:
                 self.links_by_state.pop(link.oauth_state, None)
 
-    def log(self, a: ConnectedAccount, event: str, detail: str = "") -> None:
+    def log(self, a: ConnectedAccount, event: str, detail: str = "", *,
+            at: float | None = None) -> None:
+        """``at``: the time the caller already stored for this change (one float object,
+        not two equal ones: memory at 100k accounts); default now."""
         # Interned: the same few texts recur on every account (memory at 100k accounts).
-        a.timeline.append(TimelineEvent(self.now(), sys.intern(event), sys.intern(detail)))
+        a.timeline.append(TimelineEvent(self.now() if at is None else at, sys.intern(event),
+                                        sys.intern(detail)))
+
+    def known_user_id(self, user_id: str) -> str:
+        """The user id string an account of this user already holds, else ``user_id``: one
+        string per user, not one per account (memory at 100k accounts)."""
+        bucket = self.index.by_user.get(user_id)
+        if bucket:
+            other = self.accounts.get(next(iter(bucket)))
+            if other is not None and other.user_id == user_id:
+                return other.user_id
+        return user_id
 
     def accounts_of(self, ids: Iterable[str]) -> list[ConnectedAccount]:
         get = self.accounts.get  # one lookup per id (hot: list filters, render counts)

@@ -472,8 +472,11 @@ class OAuthProvider:
 
     def _store(self, record: TokenRecord) -> None:
         (self._access if record.kind == "access" else self._refresh)[record.token] = record
-        grant = self._grants.setdefault(record.grant_id, _Grant(record.client_id))
-        grant.tokens.append(record)
+        grant = self._grants.get(record.grant_id)
+        if grant is None:
+            self._grants[record.grant_id] = _Grant(record.client_id, [record])
+        else:  # an exactly sized list, not append's spare room (memory per connection)
+            grant.tokens = [*grant.tokens, record]
 
     def _revoke_grant(self, grant_id: str, reason: str) -> int:
         grant = self._grants.get(grant_id)
