@@ -283,7 +283,8 @@ def _new_account(project: Project, ac: AuthConfig, user_id: str, status: str, *,
     now = project.now()
     account = ConnectedAccount(
         id=project.ids.new("ca"), uuid=project.ids.uuid(), seq=project.next_seq(),
-        user_id=project.known_user_id(user_id), auth_config_id=ac.id, toolkit=ac.toolkit, auth_scheme=ac.auth_scheme,
+        user_id=project.known_user_id(user_id), auth_config_id=ac.id, toolkit=ac.toolkit,
+        auth_scheme=ac.auth_scheme,
         status=status, created_at=now, updated_at=now, val={"status": status}, alias=alias,
         callback_url=callback_url, via=via,
     )
