@@ -25,6 +25,7 @@ import re
 import tempfile
 import types
 import typing
+from collections import abc
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -115,7 +116,7 @@ def decode(tp: Any, value: Any, path: str) -> Any:
         item = args[0] if args else Any
         items = [decode(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
         return items if origin is list else origin(items)
-    if origin is dict:
+    if origin is dict or origin is abc.Mapping:  # a read-only mapping is restored as a dict
         if not isinstance(value, dict):
             raise SnapshotError(f"{path}: expected an object, got {type(value).__name__}")
         vt = args[1] if args else Any

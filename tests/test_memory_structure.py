@@ -173,3 +173,34 @@ def test_provider_grants_hold_exactly_sized_token_lists() -> None:
     assert sorted(len(g.tokens) for g in grants) == [1, 2]
     for grant in grants:
         assert sys.getsizeof(grant.tokens) == sys.getsizeof([]) + 8 * len(grant.tokens)
+
+
+# -- the account's end user is the provider's, not a copy --------------------------------------
+
+def test_the_account_end_user_is_the_provider_user_read_as_a_mapping() -> None:
+    tenant = _tenant()
+    tenant.clock.freeze()
+    account = tenant.add_account("github", "u1")
+    token = account.token
+    assert token is not None
+    record = tenant.project.provider._access[token.access_token]
+    assert account.end_user is record.user  # shared, not a dict copy
+    status, info = tenant.project.provider.userinfo(f"Bearer {token.access_token}")
+    assert status == 200
+    expected = {"id": info["sub"], "email": info["email"], "name": info["name"],
+                "login": info["login"]}
+    assert dict(account.end_user) == expected and account.end_user == expected
+    assert expected == account.end_user and account.end_user["email"] == info["email"]
+    assert list(account.end_user) == ["id", "email", "name", "login"]
+    with pytest.raises(KeyError):
+        account.end_user["password"]
+    with pytest.raises(TypeError):
+        account.end_user["email"] = "x@example.com"  # type: ignore[index]
+    engine = Engine(seed=3)
+    with tenant.project.lock:
+        data = snapshot.export_project(tenant.project)
+    [raw] = [a for a in data["accounts"] if a["id"] == account.id]
+    assert raw["end_user"] == expected  # exported as before: a plain object
+    restored = snapshot.build_project(engine, data, "tenant").accounts[account.id]
+    assert restored.end_user == expected
+    assert snapshot.export_project(snapshot.build_project(engine, data, "tenant")) == data

@@ -809,8 +809,7 @@ def _exchange_and_store(project: Project, account: ConnectedAccount, ac: AuthCon
                        expires_at=tokens.expires_at, scopes=tokens.scopes,  # a fresh list
                        client_id=app.client_id)
     if tokens.user is not None:
-        account.end_user = {"id": tokens.user.id, "email": tokens.user.email,
-                            "name": tokens.user.name, "login": tokens.user.login}
+        account.end_user = tokens.user  # a read-only mapping of its fields, not a dict copy
     _store_tokens(project, account, state, spec)
     return app_redirect(account, link_obj.callback_url, success=True)
 

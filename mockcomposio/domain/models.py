@@ -5,7 +5,7 @@ numerous ones (an account, its link, timeline and tokens: 100k accounts is a tes
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,7 +191,9 @@ class ConnectedAccount:
     requested_scopes: list[str] = field(default_factory=list)
     granted_scopes: list[str] | None = None
     token: TokenState | None = None
-    end_user: dict[str, str] | None = None
+    # The provider's user who consented (its EndUser: a read-only mapping id/email/name/login,
+    # shared with the provider's records, not copied); a plain dict after a snapshot restore.
+    end_user: Mapping[str, str] | None = None
     link_token: str | None = None
     via: str = "link"  # link | initiate | session | v1: decides the callback's query style
     deleted: bool = False
