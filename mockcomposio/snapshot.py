@@ -226,8 +226,8 @@ def _export_provider(project: Project) -> dict[str, Any] | None:
 
     access = [ref(r) for r in provider._access.values()]
     refresh = [ref(r) for r in provider._refresh.values()]
-    grants = {gid: {"client_id": g.client_id, "tokens": [ref(r) for r in g.tokens]}
-              for gid, g in provider._grants.items()}
+    grants = {gid: {"client_id": g[0].client_id, "tokens": [ref(r) for r in g]}
+              for gid, g in provider._grants.items() if g}
     return {
         "apps": [encode(a) for a in provider._apps.values()],
         "pending": [{"pending": encode(p.pending), "params": dict(p.params)}
@@ -353,7 +353,7 @@ def _list(value: Any, path: str) -> list[Any]:
 def build_project(engine: Engine, data: Any, path: str) -> Project:
     """A detached Project rebuilt from one tenant's data (not yet live)."""
     from .domain.provider import OAuthApp, OAuthProvider, PendingAuthorization, TokenRecord
-    from .domain.provider.records import _CodeRecord, _Grant, _Pending
+    from .domain.provider.records import _CodeRecord, _Pending
 
     if not isinstance(data, dict):
         raise SnapshotError(f"{path}: expected an object")
@@ -477,10 +477,11 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
         for gid, g in grants.items():
             if not isinstance(g, dict):
                 raise SnapshotError(f"{p}.grants.{gid}: expected an object")
-            provider._grants[gid] = _Grant(
-                decode(str, g.get("client_id"), f"{p}.grants.{gid}.client_id"),
-                [record(ref, f"{p}.grants.{gid}.tokens[{j}]")
-                 for j, ref in enumerate(_list(g.get("tokens"), f"{p}.grants.{gid}.tokens"))])
+            decode(str, g.get("client_id"), f"{p}.grants.{gid}.client_id")
+            family = tuple(record(ref, f"{p}.grants.{gid}.tokens[{j}]") for j, ref in
+                           enumerate(_list(g.get("tokens"), f"{p}.grants.{gid}.tokens")))
+            if family:  # a grant without tokens has nothing to revoke: not kept
+                provider._grants[gid] = family
         provider._user_logins = set(decode(list[str], prov.get("user_logins", []),
                                            f"{p}.user_logins"))
         project.install_provider(provider)

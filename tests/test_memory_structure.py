@@ -165,14 +165,28 @@ def test_one_change_stores_one_time_object() -> None:
     assert account.updated_at > account.created_at
 
 
-def test_provider_grants_hold_exactly_sized_token_lists() -> None:
+def test_provider_grants_are_bare_tuples_of_their_tokens() -> None:
     tenant = _tenant()
     tenant.add_account("github", "u1")  # an access token only
-    tenant.add_account("gmail", "u2")  # access and refresh tokens
-    grants = tenant.project.provider._grants.values()
-    assert sorted(len(g.tokens) for g in grants) == [1, 2]
-    for grant in grants:
-        assert sys.getsizeof(grant.tokens) == sys.getsizeof([]) + 8 * len(grant.tokens)
+    gmail = tenant.add_account("gmail", "u2")  # access and refresh tokens
+    provider = tenant.project.provider
+    grants = provider._grants
+    assert sorted(len(g) for g in grants.values()) == [1, 2]
+    for gid, grant in grants.items():
+        assert type(grant) is tuple and all(r.grant_id == gid for r in grant)
+    # a refresh adds to the family; revoking the refresh token revokes all of it
+    assert gmail.token is not None and gmail.token.refresh_token is not None
+    from mockcomposio.domain import connected_accounts
+    with tenant.project.lock:
+        assert connected_accounts.refresh_tokens(tenant.project, gmail)
+    assert gmail.token.refresh_token is not None
+    [family] = [g for g in grants.values() if len(g) > 1]
+    assert len(family) == 4 and family[-1].token == gmail.token.refresh_token
+    live = sum(r.revoked_reason is None for r in family)  # the rotated refresh token is not
+    assert live == 3
+    assert provider.revoke_user_grants(refresh_token=gmail.token.refresh_token) == live
+    assert all(r.revoked_reason is not None for r in family)
+    assert provider.revoke_user_grants(client_id=family[0].client_id) == 0  # none left
 
 
 # -- the account's end user is the provider's, not a copy --------------------------------------

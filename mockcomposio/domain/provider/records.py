@@ -4,7 +4,7 @@ the private ones the validator keeps (codes, pendings, grant families)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 # --------------------------------------------------------------------------------------------
@@ -151,7 +151,6 @@ class _Pending:
     params: dict[str, str]  # the normalized query, replayed through oauthlib on "allow"
 
 
-@dataclass(slots=True)  # one or more per connected account
-class _Grant:
-    client_id: str
-    tokens: list[TokenRecord] = field(default_factory=list)
+# One authorization's token family (every token descending from one code; all of one client),
+# oldest first: a bare tuple per grant, not an object holding a list (memory per connection).
+_Grant = tuple[TokenRecord, ...]
