@@ -4,8 +4,6 @@ dropped, and sharing never lets one account's change reach another."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from mockcomposio import snapshot
