@@ -216,3 +216,29 @@ def test_the_account_end_user_is_the_provider_user_read_as_a_mapping() -> None:
     restored = snapshot.build_project(engine, data, "tenant").accounts[account.id]
     assert restored.end_user == expected
     assert snapshot.export_project(snapshot.build_project(engine, data, "tenant")) == data
+
+
+# -- the toolkit index is derived from the auth-config index ---------------------------------
+
+def test_the_toolkit_index_is_derived_from_the_config_index() -> None:
+    tenant = _tenant()
+    project = tenant.project
+    first, second = tenant.add_auth_config("github"), tenant.add_auth_config("github")
+    gmail = tenant.add_auth_config("gmail")
+    made = [tenant.add_account(ac, f"u{i}") for i, ac in enumerate([first, second, gmail,
+                                                                    first, second])]
+    index = project.index
+    assert not isinstance(index.by_toolkit, dict)  # no per-account entries of its own
+    github_ids = {a.id for a in made if a.toolkit == "github"}
+    assert set(index.by_toolkit["github"]) == github_ids
+    assert len(index.by_toolkit["github"]) == 4 and made[0].id in index.by_toolkit["github"]
+    assert {t: set(b) for t, b in index.by_toolkit.items()} == {
+        "github": github_ids, "gmail": {made[2].id}}
+    assert "slack" not in index.by_toolkit and index.by_toolkit.get("slack") is None
+    listed = [a.id for a in tenant.accounts(toolkit_slugs=["github"], statuses=["ACTIVE"])]
+    assert sorted(listed) == sorted(github_ids)
+    from mockcomposio.domain import connected_accounts
+    with project.lock:
+        connected_accounts.delete(project, made[2].id)
+    assert "gmail" not in index.by_toolkit and len(index.by_toolkit) == 1
+    assert tenant.accounts(toolkit_slugs=["gmail"]) == []

@@ -23,7 +23,7 @@ import itertools
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -140,7 +140,7 @@ def select_accounts(project: Project, *, user_ids: list[str] | None = None,
     def matches(a: ConnectedAccount) -> bool:
         return all(getattr(a, attr) in wanted for attr, wanted in checks)
 
-    def size(values: list[str], index: dict[str, dict[str, None]] | None) -> int:
+    def size(values: list[str], index: Mapping[str, Collection[str]] | None) -> int:
         if index is None:  # connected_account_ids: the ids themselves
             return len(values)
         return sum(len(index.get(v, ())) for v in set(values))
