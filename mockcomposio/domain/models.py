@@ -28,7 +28,6 @@ def shared_scopes(scopes: Iterable[str]) -> list[str]:
     return found
 
 
-
 class _EmptyMapping(dict[str, Any]):
     """The one empty dict every account without extra ``data`` or ``connection_fields`` holds
     (two empty dicts per account are ~13 MB at 100k accounts). It refuses changes, so code

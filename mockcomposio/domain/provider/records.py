@@ -44,7 +44,8 @@ class EndUser(Mapping[str, str]):
 
     def __getitem__(self, key: str) -> str:
         if key in _END_USER_KEYS:
-            return str(getattr(self, key))
+            value: str = getattr(self, key)
+            return value
         raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
