@@ -25,13 +25,14 @@ import re
 import tempfile
 import types
 import typing
+from collections import abc
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from . import __version__
 from .clock import MAX_EPOCH, ClockRangeError, check_epoch
-from .domain.models import AuthConfig, AuthSession, ConnectedAccount, Link
+from .domain.models import EMPTY, AuthConfig, AuthSession, ConnectedAccount, Link
 from .domain.project import AccountIndex, Project
 from .domain.redact import redact
 from .domain.sessions import Session
@@ -115,7 +116,7 @@ def decode(tp: Any, value: Any, path: str) -> Any:
         item = args[0] if args else Any
         items = [decode(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
         return items if origin is list else origin(items)
-    if origin is dict:
+    if origin is dict or origin is abc.Mapping:  # a read-only mapping is restored as a dict
         if not isinstance(value, dict):
             raise SnapshotError(f"{path}: expected an object, got {type(value).__name__}")
         vt = args[1] if args else Any
@@ -225,8 +226,8 @@ def _export_provider(project: Project) -> dict[str, Any] | None:
 
     access = [ref(r) for r in provider._access.values()]
     refresh = [ref(r) for r in provider._refresh.values()]
-    grants = {gid: {"client_id": g.client_id, "tokens": [ref(r) for r in g.tokens]}
-              for gid, g in provider._grants.items()}
+    grants = {gid: {"client_id": g[0].client_id, "tokens": [ref(r) for r in g]}
+              for gid, g in provider._grants.items() if g}
     return {
         "apps": [encode(a) for a in provider._apps.values()],
         "pending": [{"pending": encode(p.pending), "params": dict(p.params)}
@@ -352,7 +353,7 @@ def _list(value: Any, path: str) -> list[Any]:
 def build_project(engine: Engine, data: Any, path: str) -> Project:
     """A detached Project rebuilt from one tenant's data (not yet live)."""
     from .domain.provider import OAuthApp, OAuthProvider, PendingAuthorization, TokenRecord
-    from .domain.provider.records import _CodeRecord, _Grant, _Pending
+    from .domain.provider.records import _CodeRecord, _Pending
 
     if not isinstance(data, dict):
         raise SnapshotError(f"{path}: expected an object")
@@ -403,10 +404,11 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
         ac = decode(AuthConfig, raw, f"{path}.auth_configs[{i}]")
         project.auth_configs[ac.id] = ac
     for i, raw in enumerate(_list(_field(data, "accounts", path), f"{path}.accounts")):
-        account = decode(ConnectedAccount, raw, f"{path}.accounts[{i}]")
+        account = _shared_empties(decode(ConnectedAccount, raw, f"{path}.accounts[{i}]"))
         project.accounts[account.id] = account
     for i, raw in enumerate(_list(data.get("deleted_accounts"), f"{path}.deleted_accounts")):
-        account = decode(ConnectedAccount, raw, f"{path}.deleted_accounts[{i}]")
+        account = _shared_empties(decode(ConnectedAccount, raw,
+                                          f"{path}.deleted_accounts[{i}]"))
         project.deleted_accounts[account.id] = account
     for i, raw in enumerate(_list(_field(data, "links", path), f"{path}.links")):
         link = decode(Link, raw, f"{path}.links[{i}]")
@@ -475,10 +477,11 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
         for gid, g in grants.items():
             if not isinstance(g, dict):
                 raise SnapshotError(f"{p}.grants.{gid}: expected an object")
-            provider._grants[gid] = _Grant(
-                decode(str, g.get("client_id"), f"{p}.grants.{gid}.client_id"),
-                [record(ref, f"{p}.grants.{gid}.tokens[{j}]")
-                 for j, ref in enumerate(_list(g.get("tokens"), f"{p}.grants.{gid}.tokens"))])
+            decode(str, g.get("client_id"), f"{p}.grants.{gid}.client_id")
+            family = tuple(record(ref, f"{p}.grants.{gid}.tokens[{j}]") for j, ref in
+                           enumerate(_list(g.get("tokens"), f"{p}.grants.{gid}.tokens")))
+            if family:  # a grant without tokens has nothing to revoke: not kept
+                provider._grants[gid] = family
         provider._user_logins = set(decode(list[str], prov.get("user_logins", []),
                                            f"{p}.user_logins"))
         project.install_provider(provider)
@@ -490,6 +493,16 @@ def build_project(engine: Engine, data: Any, path: str) -> Project:
     for account in project.accounts.values():
         project.index.add(account)
     return project
+
+
+def _shared_empties(account: ConnectedAccount) -> ConnectedAccount:
+    """Empty ``data`` / ``connection_fields`` as the shared ``models.EMPTY``, as the engine
+    stores them (memory of a restored 100k-account tenant)."""
+    if not account.data:
+        account.data = EMPTY
+    if not account.connection_fields:
+        account.connection_fields = EMPTY
+    return account
 
 
 def consistency_problems(project: Project) -> list[str]:

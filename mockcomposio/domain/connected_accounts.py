@@ -23,7 +23,7 @@ import itertools
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -36,6 +36,7 @@ from .models import (
     ACCOUNT_STATUSES,
     ACTIVE,
     AUTH_SESSION_LIFETIME_SECONDS,
+    EMPTY,
     EXPIRED,
     FAILED,
     INACTIVE,
@@ -87,7 +88,7 @@ class Origin:
 
 
 def install(project: Project) -> None:
-    project.on_deadline("link", _link_deadline)
+    project.on_deadline("link", _link_deadline, _link_finished)
     project.on_deadline("token", _token_deadline)
     project.on_deadline("auth_session", _auth_session_deadline)
 
@@ -139,7 +140,7 @@ def select_accounts(project: Project, *, user_ids: list[str] | None = None,
     def matches(a: ConnectedAccount) -> bool:
         return all(getattr(a, attr) in wanted for attr, wanted in checks)
 
-    def size(values: list[str], index: dict[str, dict[str, None]] | None) -> int:
+    def size(values: list[str], index: Mapping[str, Collection[str]] | None) -> int:
         if index is None:  # connected_account_ids: the ids themselves
             return len(values)
         return sum(len(index.get(v, ())) for v in set(values))
@@ -282,12 +283,13 @@ def _new_account(project: Project, ac: AuthConfig, user_id: str, status: str, *,
     now = project.now()
     account = ConnectedAccount(
         id=project.ids.new("ca"), uuid=project.ids.uuid(), seq=project.next_seq(),
-        user_id=user_id, auth_config_id=ac.id, toolkit=ac.toolkit, auth_scheme=ac.auth_scheme,
+        user_id=project.known_user_id(user_id), auth_config_id=ac.id, toolkit=ac.toolkit,
+        auth_scheme=ac.auth_scheme,
         status=status, created_at=now, updated_at=now, val={"status": status}, alias=alias,
         callback_url=callback_url, via=via,
     )
     project.add_account(account)
-    project.log(account, f"created {status}", f"via {via}, auth config {ac.id}")
+    project.log(account, f"created {status}", f"via {via}, auth config {ac.id}", at=now)
     return account
 
 
@@ -467,8 +469,8 @@ def initiate(project: Project, origin: Origin, *, auth_config_id: str, user_id: 
         fields = _require_connection_fields(toolkit, spec, val)
         account = _new_account(project, ac, user_id, INITIATED, via=via,
                                callback_url=callback_url, alias=alias)
-        account.connection_fields = fields
-        link = _open_link(project, account, ac, callback_url)
+        account.connection_fields = fields or EMPTY
+        link = _open_link(project, account, ac, callback_url, now=account.created_at)
         redirect = origin.url(f"/api/v3/s/{link.token}")
         account.val = {"status": INITIATED, "redirectUrl": redirect, **fields}
         if callback_url:
@@ -495,16 +497,19 @@ def link(project: Project, origin: Origin, *, auth_config_id: str, user_id: str,
                            alias=alias)
     if connection_data:
         account.data = dict(connection_data)
-    account.connection_fields = fields
-    link_obj = _open_link(project, account, ac, callback_url)
+    account.connection_fields = fields or EMPTY  # one shared empty dict (memory per account)
+    link_obj = _open_link(project, account, ac, callback_url, now=account.created_at)
     redirect = origin.url(f"/link/{link_obj.token}")
     account.val = {"status": INITIATED, "redirectUrl": redirect, **fields}
     return account, link_obj, redirect
 
 
 def _open_link(project: Project, account: ConnectedAccount, ac: AuthConfig,
-               callback_url: str | None) -> Link:
-    now = project.now()
+               callback_url: str | None, now: float | None = None) -> Link:
+    """``now``: the time of the request that opens it, when the caller has it already (the
+    account's created_at: one float object for both)."""
+    if now is None:
+        now = project.now()
     link_obj = Link(
         token=engine_unique(project, "lk_", 12), connected_account_id=account.id,
         auth_config_id=ac.id,
@@ -534,6 +539,13 @@ def engine_unique(project: Project, prefix: str, length: int) -> str:
         # Never one a live tenant already holds, whatever ids or seeds were imported.
         if hooks is None or not hooks.token_taken(token):
             return token
+
+
+def _link_finished(project: Project, token: str) -> bool:
+    """A link's expiry timer is spent once the link is done or forgotten (``done`` never goes
+    back to False, and a forgotten token is never reused)."""
+    link_obj = project.links.get(token)
+    return link_obj is None or link_obj.done
 
 
 def _link_deadline(project: Project, token: str, when: float) -> None:
@@ -797,8 +809,7 @@ def _exchange_and_store(project: Project, account: ConnectedAccount, ac: AuthCon
                        expires_at=tokens.expires_at, scopes=tokens.scopes,  # a fresh list
                        client_id=app.client_id)
     if tokens.user is not None:
-        account.end_user = {"id": tokens.user.id, "email": tokens.user.email,
-                            "name": tokens.user.name, "login": tokens.user.login}
+        account.end_user = tokens.user  # a read-only mapping of its fields, not a dict copy
     _store_tokens(project, account, state, spec)
     return app_redirect(account, link_obj.callback_url, success=True)
 
@@ -998,7 +1009,7 @@ def refresh_tokens(project: Project, account: ConnectedAccount) -> bool:
                    **_oauth_val(project, account.token, account.auth_scheme)}
     account.val["status"] = status
     account.updated_at = project.now()
-    project.log(account, "access token refreshed")
+    project.log(account, "access token refreshed", at=account.updated_at)
     if fresh.expires_at is not None:
         project.schedule(fresh.expires_at, "token", account.id)
     return True

@@ -5,7 +5,7 @@ numerous ones (an account, its link, timeline and tokens: 100k accounts is a tes
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,30 @@ def shared_scopes(scopes: Iterable[str]) -> list[str]:
         if len(_shared_scope_lists) < MAX_SHARED_SCOPE_LISTS:
             _shared_scope_lists[key] = found
     return found
+
+
+class _EmptyMapping(dict[str, Any]):
+    """The one empty dict every account without extra ``data`` or ``connection_fields`` holds
+    (two empty dicts per account are ~13 MB at 100k accounts). It refuses changes, so code
+    that stores into such a field must assign a new dict (``{**old, key: value}``) instead of
+    changing it in place: a write in place would otherwise reach every account."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("models.EMPTY is shared by many accounts: assign a new dict instead "
+                        "of changing it in place")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    update = setdefault = pop = popitem = clear = _refuse
+
+
+EMPTY: dict[str, Any] = _EmptyMapping()
+
+
+def _empty() -> dict[str, Any]:
+    return EMPTY
+
 
 # Connected-account statuses, as the v3.1 API names them.
 INITIALIZING = "INITIALIZING"
@@ -166,15 +190,18 @@ class ConnectedAccount:
     requested_scopes: list[str] = field(default_factory=list)
     granted_scopes: list[str] | None = None
     token: TokenState | None = None
-    end_user: dict[str, str] | None = None
+    # The provider's user who consented (its EndUser: a read-only mapping id/email/name/login,
+    # shared with the provider's records, not copied); a plain dict after a snapshot restore.
+    end_user: Mapping[str, str] | None = None
     link_token: str | None = None
     via: str = "link"  # link | initiate | session | v1: decides the callback's query style
     deleted: bool = False
     timeline: list[TimelineEvent] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
+    # Both usually empty: then the shared, read-only ``EMPTY`` (assign a new dict to change).
+    data: dict[str, Any] = field(default_factory=_empty)
     # Fields the toolkit needs before the OAuth redirect (Zendesk ``subdomain``, Shopify
     # ``shop``): given on initiate/link or entered on the Connect Link page; shown in ``val``.
-    connection_fields: dict[str, str] = field(default_factory=dict)
+    connection_fields: dict[str, str] = field(default_factory=_empty)
 
 
 @dataclass(slots=True)

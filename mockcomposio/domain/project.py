@@ -10,7 +10,7 @@ import itertools
 import sys
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..clock import VirtualClock
@@ -57,19 +57,66 @@ class StateLock:
         self.release()
 
 
+class _Union(Collection[str]):
+    """Several disjoint buckets read as one (a toolkit's accounts: those of its configs)."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, parts: list[dict[str, None]]) -> None:
+        self._parts = parts
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self._parts)
+
+    def __iter__(self) -> Iterator[str]:
+        return itertools.chain.from_iterable(self._parts)
+
+    def __contains__(self, account_id: object) -> bool:
+        return any(account_id in part for part in self._parts)
+
+
+class _ByToolkit(Mapping[str, Collection[str]]):
+    """``AccountIndex.by_toolkit``, derived rather than stored: an account's toolkit is its auth
+    config's, so a toolkit's accounts are the ``by_auth_config`` buckets of its configs (one
+    index entry less per account: ~4 MB at 100k accounts). Read-only."""
+
+    __slots__ = ("_index",)
+
+    def __init__(self, index: AccountIndex) -> None:
+        self._index = index
+
+    def _parts(self, toolkit: str) -> list[dict[str, None]]:
+        by_config = self._index.by_auth_config
+        return [bucket for config in self._index.toolkit_configs.get(toolkit, ())
+                if (bucket := by_config.get(config))]
+
+    def __getitem__(self, toolkit: str) -> Collection[str]:
+        parts = self._parts(toolkit)
+        if not parts:
+            raise KeyError(toolkit)
+        return parts[0] if len(parts) == 1 else _Union(parts)
+
+    def __iter__(self) -> Iterator[str]:
+        return (t for t in list(self._index.toolkit_configs) if self._parts(t))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 class AccountIndex:
     """Secondary indexes over live (not deleted) connected accounts, so list filters never scan."""
 
     def __init__(self) -> None:
         self.by_user: dict[str, dict[str, None]] = {}
         self.by_auth_config: dict[str, dict[str, None]] = {}
-        self.by_toolkit: dict[str, dict[str, None]] = {}
+        self.by_toolkit: Mapping[str, Collection[str]] = _ByToolkit(self)
         self.by_status: dict[str, dict[str, None]] = {}
         # Accounts per (auth config, status): every auth-config render shows its ACTIVE count,
         # and a list filtered by config / toolkit / status is counted from these without
         # visiting its matches.
         self._pairs: dict[tuple[str, str], int] = {}
         self.config_toolkit: dict[str, str] = {}  # auth config id -> toolkit, of indexed accounts
+        self.toolkit_configs: dict[str, list[str]] = {}  # and back: toolkit -> its config ids
         # True while accounts were added in created_at order (the clock never went back): then
         # the project's insertion order is the list order, and a page is read off its end.
         self.created_in_order = True
@@ -90,10 +137,14 @@ class AccountIndex:
     def add(self, a: ConnectedAccount) -> None:
         self._add(self.by_user, a.user_id, a.id)
         self._add(self.by_auth_config, a.auth_config_id, a.id)
-        self._add(self.by_toolkit, a.toolkit, a.id)
         self._add(self.by_status, a.status, a.id)
         self._count(a.auth_config_id, a.status, +1)
-        self.config_toolkit[a.auth_config_id] = a.toolkit
+        old = self.config_toolkit.get(a.auth_config_id)
+        if old != a.toolkit:  # a config's first account (a config never changes toolkit)
+            if old is not None:
+                self.toolkit_configs[old].remove(a.auth_config_id)
+            self.toolkit_configs.setdefault(a.toolkit, []).append(a.auth_config_id)
+            self.config_toolkit[a.auth_config_id] = a.toolkit
         if a.created_at < self._newest:
             self.created_in_order = False
         self._newest = max(self._newest, a.created_at)
@@ -101,7 +152,6 @@ class AccountIndex:
     def remove(self, a: ConnectedAccount) -> None:
         self._remove(self.by_user, a.user_id, a.id)
         self._remove(self.by_auth_config, a.auth_config_id, a.id)
-        self._remove(self.by_toolkit, a.toolkit, a.id)
         self._remove(self.by_status, a.status, a.id)
         self._count(a.auth_config_id, a.status, -1)
 
@@ -133,6 +183,9 @@ class EngineHooks(Protocol):
     def token_taken(self, token: str) -> bool: ...
     base_urls: list[str]
 
+
+# Spent timers are swept out of the heap once it holds more than this many (see schedule).
+MIN_DEADLINE_SWEEP = 1024
 
 # Deleted connected accounts a tenant remembers (issue 19): older ones are forgotten.
 MAX_DELETED_ACCOUNTS = 1000
@@ -184,6 +237,10 @@ class Project:
         self._seq = itertools.count()
         self._deadlines: list[tuple[float, int, str, str]] = []
         self._deadline_handlers: dict[str, Callable[[Project, str, float], None]] = {}
+        # Per kind, "this timer can no longer do anything" (a finished link's expiry): such
+        # timers are swept out of the heap when it doubles (see ``schedule``).
+        self._deadline_spent: dict[str, Callable[[Project, str], bool]] = {}
+        self._sweep_deadlines_at = MIN_DEADLINE_SWEEP
         self._provider: OAuthProvider | None = None
         # Client ids of OAuth apps the engine registered for custom configs; an app a test
         # registered itself stays under the test's control.
@@ -247,9 +304,30 @@ class Project:
 
     def schedule(self, when: float, kind: str, ref: str) -> None:
         heapq.heappush(self._deadlines, (when, self.next_seq(), kind, ref))
+        if len(self._deadlines) > self._sweep_deadlines_at:
+            self.sweep_deadlines()
 
-    def on_deadline(self, kind: str, handler: Callable[[Project, str, float], None]) -> None:
+    def sweep_deadlines(self) -> None:
+        """Drop the timers whose kind says they are spent (every link of a 100k-account tenant
+        finished long before it would expire: ~100 bytes each otherwise). Runs when the heap
+        has doubled since the last sweep, so it costs O(1) per timer, amortised; the order of
+        the timers that stay is unchanged (same entries, same sequence numbers)."""
+        spent = self._deadline_spent
+        kept = [d for d in self._deadlines
+                if (check := spent.get(d[2])) is None or not check(self, d[3])]
+        if len(kept) < len(self._deadlines):
+            heapq.heapify(kept)
+            self._deadlines = kept
+        self._sweep_deadlines_at = max(MIN_DEADLINE_SWEEP, 2 * len(kept))
+
+    def on_deadline(self, kind: str, handler: Callable[[Project, str, float], None],
+                    spent: Callable[[Project, str], bool] | None = None) -> None:
+        """``handler(project, ref, when)`` runs when a timer of ``kind`` is due; ``spent(project,
+        ref)`` True means the handler would do nothing any more, now or later (the timer may
+        then be dropped early)."""
         self._deadline_handlers[kind] = handler
+        if spent is not None:
+            self._deadline_spent[kind] = spent
 
     def run_due(self) -> None:
         """Apply every expiry that is due on the virtual clock (lazy timers; O(log n) each)."""
@@ -280,12 +358,12 @@ class Project:
         old = a.status
         a.status = status
         a.status_reason = reason
-        a.updated_at = self.now()
+        a.updated_at = now = self.now()
         if a.val is not None:
             a.val["status"] = val_status(a.auth_scheme, status, a.val.get("status"))
         if not a.deleted:
             self.index.restatus(a, old)
-        self.log(a, event or f"{old} -> {status}", reason or "")
+        self.log(a, event or f"{old} -> {status}", reason or "", at=now)
 
     def remove_account(self, a: ConnectedAccount) -> None:
         self.index.remove(a)
@@ -308,9 +386,23 @@ class Project:
             if link.oauth_state is not None:
                 self.links_by_state.pop(link.oauth_state, None)
 
-    def log(self, a: ConnectedAccount, event: str, detail: str = "") -> None:
+    def log(self, a: ConnectedAccount, event: str, detail: str = "", *,
+            at: float | None = None) -> None:
+        """``at``: the time the caller already stored for this change (one float object,
+        not two equal ones: memory at 100k accounts); default now."""
         # Interned: the same few texts recur on every account (memory at 100k accounts).
-        a.timeline.append(TimelineEvent(self.now(), sys.intern(event), sys.intern(detail)))
+        a.timeline.append(TimelineEvent(self.now() if at is None else at, sys.intern(event),
+                                        sys.intern(detail)))
+
+    def known_user_id(self, user_id: str) -> str:
+        """The user id string an account of this user already holds, else ``user_id``: one
+        string per user, not one per account (memory at 100k accounts)."""
+        bucket = self.index.by_user.get(user_id)
+        if bucket:
+            other = self.accounts.get(next(iter(bucket)))
+            if other is not None and other.user_id == user_id:
+                return other.user_id
+        return user_id
 
     def accounts_of(self, ids: Iterable[str]) -> list[ConnectedAccount]:
         get = self.accounts.get  # one lookup per id (hot: list filters, render counts)

@@ -142,7 +142,8 @@ def initiate(project: Project, origin: Origin, body: Mapping[str, Any],
         callback_url=body.get("redirectUri") or None, state={"val": dict(body.get("data") or {})},
         via="v1")
     if body.get("labels"):
-        account.data["labels"] = list(body["labels"])
+        # a new dict: an account without data holds the shared, read-only models.EMPTY
+        account.data = {**account.data, "labels": list(body["labels"])}
     return account, redirect
 
 

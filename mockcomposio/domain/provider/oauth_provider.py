@@ -455,7 +455,7 @@ class OAuthProvider:
             grant_ids = [
                 gid
                 for gid, grant in self._grants.items()
-                if client_id is None or grant.client_id == client_id
+                if client_id is None or (grant and grant[0].client_id == client_id)
             ]
             for code in self._codes.values():
                 if client_id is None or code.client_id == client_id:
@@ -472,13 +472,11 @@ class OAuthProvider:
 
     def _store(self, record: TokenRecord) -> None:
         (self._access if record.kind == "access" else self._refresh)[record.token] = record
-        grant = self._grants.setdefault(record.grant_id, _Grant(record.client_id))
-        grant.tokens.append(record)
+        self._grants[record.grant_id] = (*self._grants.get(record.grant_id, ()), record)
 
     def _revoke_grant(self, grant_id: str, reason: str) -> int:
-        grant = self._grants.get(grant_id)
         count = 0
-        for record in grant.tokens if grant else []:
+        for record in self._grants.get(grant_id, ()):
             if record.revoked_reason is None:
                 record.revoked_reason = reason
                 count += 1

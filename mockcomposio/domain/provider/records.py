@@ -3,7 +3,8 @@ the private ones the validator keeps (codes, pendings, grant families)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 # --------------------------------------------------------------------------------------------
@@ -24,14 +25,34 @@ class OAuthApp:
     managed: bool = False  # Composio's built-in app vs a customer's app
 
 
-@dataclass(slots=True)  # one or more per connected account
-class EndUser:
-    """The fake person who consents; made with faker (seedable) unless a test supplies one."""
+_END_USER_KEYS = ("id", "email", "name", "login")
+
+
+# eq=False: Mapping's equality, so it also equals the plain dict of its four fields.
+@dataclass(slots=True, eq=False)  # one or more per connected account
+class EndUser(Mapping[str, str]):
+    """The fake person who consents; made with faker (seedable) unless a test supplies one.
+
+    Also a read-only mapping of its four fields (``user["email"]``, ``dict(user)``): the
+    connected account's ``end_user`` is this same object rather than a dict copy of it
+    (~180 bytes per OAuth connection)."""
 
     id: str
     email: str
     name: str
     login: str
+
+    def __getitem__(self, key: str) -> str:
+        if key in _END_USER_KEYS:
+            value: str = getattr(self, key)
+            return value
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_END_USER_KEYS)
+
+    def __len__(self) -> int:
+        return len(_END_USER_KEYS)
 
 
 @dataclass
@@ -131,7 +152,6 @@ class _Pending:
     params: dict[str, str]  # the normalized query, replayed through oauthlib on "allow"
 
 
-@dataclass(slots=True)  # one or more per connected account
-class _Grant:
-    client_id: str
-    tokens: list[TokenRecord] = field(default_factory=list)
+# One authorization's token family (every token descending from one code; all of one client),
+# oldest first: a bare tuple per grant, not an object holding a list (memory per connection).
+_Grant = tuple[TokenRecord, ...]
