@@ -8,6 +8,7 @@ with the suite's audit mode off, so a stale hit shows up as a difference between
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -96,70 +97,37 @@ async def test_a_repeated_read_is_answered_without_rendering_again(
     assert len({e.request_id for e in gets}) == 4  # each answer has its own request id
 
 
-ChangeStep = Callable[[Pair, str, str], Awaitable[None]]
-
-
-async def _rename_config(p: Pair, ac: str, account: str) -> None:
-    resp = await p.cached.patch(f"{V31}/auth_configs/{ac}", headers=KEY,
-                                json={"type": "custom", "name": "renamed"})
-    assert resp.status == 200, await resp.text()
-
-
-async def _disable_config(p: Pair, ac: str, account: str) -> None:
-    resp = await p.cached.patch(f"{V31}/auth_configs/{ac}/DISABLED", headers=KEY)
-    assert resp.status == 200, await resp.text()
-
-
-async def _disable_account(p: Pair, ac: str, account: str) -> None:
-    resp = await p.cached.patch(f"{V31}/connected_accounts/{account}/status", headers=KEY,
-                                json={"enabled": False})
-    assert resp.status == 200, await resp.text()
-
-
-async def _delete_account(p: Pair, ac: str, account: str) -> None:
-    resp = await p.cached.delete(f"{V31}/connected_accounts/{account}", headers=KEY)
-    assert resp.status == 200, await resp.text()
-
-
-async def _unmask_secrets(p: Pair, ac: str, account: str) -> None:
-    resp = await p.cached.patch(f"{V31}/org/project/config", headers=KEY,
-                                json={"mask_secret_keys_in_connected_account": False})
-    assert resp.status == 200, await resp.text()
-
-
-async def _reset_tenant(p: Pair, ac: str, account: str) -> None:
-    resp = await p.cached.post("/_mock/reset", headers=KEY, json={})
-    assert resp.status == 200, await resp.text()
-
-
-async def _add_toolkit(p: Pair, ac: str, account: str) -> None:
-    resp = await p.cached.post("/_mock/toolkits", headers=KEY, json={"toolkits": [{
-        "slug": "perplexityai", "name": "Perplexity (mine)", "auth_schemes": ["API_KEY"]}]})
-    assert resp.status in (200, 201), await resp.text()
-
-
-async def _change_in_the_other_app(p: Pair, ac: str, account: str) -> None:
+# Each kind of change as one request: (through the caching app?, method, path, JSON body);
+# {ac} and {account} are the tenant's auth config and connected account.
+CHANGES: dict[str, tuple[bool, str, str, Any]] = {
+    "rename the auth config": (True, "PATCH", f"{V31}/auth_configs/{{ac}}",
+                               {"type": "custom", "name": "renamed"}),
+    "disable the auth config": (True, "PATCH", f"{V31}/auth_configs/{{ac}}/DISABLED", None),
+    "disable the account": (True, "PATCH", f"{V31}/connected_accounts/{{account}}/status",
+                            {"enabled": False}),
+    "delete the account": (True, "DELETE", f"{V31}/connected_accounts/{{account}}", None),
+    "unmask secrets (project config)": (True, "PATCH", f"{V31}/org/project/config",
+                                        {"mask_secret_keys_in_connected_account": False}),
+    "reset the tenant": (True, "POST", "/_mock/reset", {}),
+    "add a toolkit (control plane)": (True, "POST", "/_mock/toolkits", {"toolkits": [{
+        "slug": "perplexityai", "name": "Perplexity (mine)", "auth_schemes": ["API_KEY"]}]}),
     # The cache lives with the tenant, not with the app: a write through any app counts.
-    resp = await p.fresh.patch(f"{V31}/connected_accounts/{account}", headers=KEY,
-                               json={"alias": "work"})
-    assert resp.status == 200, await resp.text()
-
-
-async def _second_account(p: Pair, ac: str, account: str) -> None:
-    resp = await p.cached.post(f"{V31}/connected_accounts", headers=KEY, json={
-        "auth_config": {"id": ac}, "connection": {"user_id": "u1", "state": {
-            "authScheme": "API_KEY", "val": {"generic_api_key": "pplx-other-123456"}}}})
-    assert resp.status == 201, await resp.text()
-
-
-CHANGES: dict[str, ChangeStep] = {
-    "rename the auth config": _rename_config, "disable the auth config": _disable_config,
-    "disable the account": _disable_account, "delete the account": _delete_account,
-    "unmask secrets (project config)": _unmask_secrets, "reset the tenant": _reset_tenant,
-    "add a toolkit (control plane)": _add_toolkit,
-    "change through another app": _change_in_the_other_app,
-    "connect a second account": _second_account,
+    "change through another app": (False, "PATCH", f"{V31}/connected_accounts/{{account}}",
+                                   {"alias": "work"}),
+    "connect a second account": (True, "POST", f"{V31}/connected_accounts", {
+        "auth_config": {"id": "{ac}"}, "connection": {"user_id": "u1", "state": {
+            "authScheme": "API_KEY", "val": {"generic_api_key": "pplx-other-123456"}}}}),
 }
+
+
+async def _make_change(p: Pair, change: str, ac: str, account: str) -> None:
+    through_cached, method, path, body = CHANGES[change]
+    if body is not None:  # the ids inside the body too ("{ac}" in the second account's)
+        body = json.loads(json.dumps(body).replace("{ac}", ac))
+    client = p.cached if through_cached else p.fresh
+    resp = await client.request(method, path.format(ac=ac, account=account), headers=KEY,
+                                json=body)
+    assert resp.status in (200, 201), await resp.text()
 
 
 @pytest.mark.parametrize("change", list(CHANGES))
@@ -169,7 +137,7 @@ async def test_every_kind_of_change_is_seen_at_once(pair: Pair, change: str) -> 
     # Reads change nothing, so every one of them is cached now, each about to be a hit.
     cache = pair.engine.project(KEY["x-api-key"]).response_cache
     assert len(cache.bodies) == len(before)
-    await CHANGES[change](pair, ac, account)
+    await _make_change(pair, change, ac, account)
     after = {path: await pair.read(path) for path in _reads(ac, account)}
     assert before != after, f"{change} changed none of the reads: the test proves nothing"
 
