@@ -114,6 +114,8 @@ class Call:
 
 
 HandlerResult = tuple[int, Any] | web.StreamResponse
+# The response cache for one request: the tenant's cache, the request's key, what it holds.
+CacheLookup = tuple[ResponseCache, CacheKey, bytes | None]
 # A handler may also return an awaitable of its result (awaited outside the tenant's lock):
 # for work too long for the event loop, done on a worker thread (whole-server exports).
 Handler = Callable[[Call], HandlerResult | Awaitable[HandlerResult]]
@@ -234,7 +236,7 @@ def make_handler(route: Route | None, engine: Engine, policy: Policy,
     request. ``strict``: the app's strict contract mode; ``audit``: render every cache hit
     again and fail on a difference (the test suite's check of the cache)."""
     operation = route.operation if route is not None else None
-    fast = route is not None and route.cache and route.auth and use_cache and not audit
+    cacheable = route is not None and route.cache and route.auth and use_cache
 
     async def handle(request: web.Request) -> web.StreamResponse:
         exchange = Exchange(_request_id(request))
@@ -253,20 +255,21 @@ def make_handler(route: Route | None, engine: Engine, policy: Policy,
             if route is None:
                 raise await _unmatched(request, exchange)
             exchange.operation = operation
-            if fast and (api_key := request.headers.get("x-api-key", "").strip()):
-                # A repeated read of an unchanged tenant: the bytes sent last time.
+            lookup: CacheLookup | None = None
+            if cacheable and (api_key := request.headers.get("x-api-key", "").strip()):
                 project = exchange.project = engine.project(api_key)
-                if (cache := cache_usable(project)) is not None and (cached := cache.get(
-                        project.lock.generation, engine.epoch,
-                        (request.raw_path, request.host, strict or project.strict_contracts),
-                )) is not None:
-                    exchange.response_raw = cached
-                    status = 200
-                    return web.Response(body=cached, headers={
-                        "x-request-id": exchange.request_id, **JSON_HEADERS})
+                if (cache := cache_usable(project)) is not None:
+                    key = (request.raw_path, request.host, strict or project.strict_contracts)
+                    cached = cache.get(project.lock.generation, engine.epoch, key)
+                    if cached is not None and not audit:
+                        # A repeated read of an unchanged tenant: the bytes sent last time.
+                        exchange.response_raw = cached
+                        status = 200
+                        return web.Response(body=cached, headers={
+                            "x-request-id": exchange.request_id, **JSON_HEADERS})
+                    lookup = (cache, key, cached)
             assert route is not None
-            response = await _run_route(request, exchange, route, engine, strict, audit,
-                                        use_cache)
+            response = await _run_route(request, exchange, route, engine, strict, lookup)
             status = response.status
             return response
         except ComposioError as err:
@@ -303,9 +306,11 @@ def make_handler(route: Route | None, engine: Engine, policy: Policy,
 
 
 async def _run_route(request: web.Request, exchange: Exchange, route: Route, engine: Engine,
-                     strict: bool, audit: bool, use_cache: bool) -> web.StreamResponse:
+                     strict: bool, lookup: CacheLookup | None) -> web.StreamResponse:
     """A request on its route: tenant, faults, body, the domain call under the tenant's lock,
-    strict contract checks, the response cache."""
+    strict contract checks. ``lookup``: the tenant's response cache, the request's key and
+    what it holds for it (audit mode only; else a hit never gets here), when the answer may
+    be cached."""
     operation = route.operation
     control = operation.startswith("control.")
     checked = strict  # strict contracts: the app's mode, or this tenant's
@@ -336,14 +341,6 @@ async def _run_route(request: web.Request, exchange: Exchange, route: Route, eng
                 await asyncio.sleep(fault.latency_ms / 1000)
             if (error := fault.error()) is not None:
                 raise error
-        cache: ResponseCache | None = None
-        cached: bytes | None = None
-        key: CacheKey = ("", "", False)
-        if use_cache and route.cache and project is not None and (
-                cache := cache_usable(project)):
-            key = (request.raw_path, request.host, checked)
-            # Outside audit mode a hit was answered before this (make_handler's fast path).
-            cached = cache.get(project.lock.generation, engine.epoch, key) if audit else None
         body = None
         if route.json_body:
             body = exchange.request_body = await _read_json(
@@ -392,7 +389,8 @@ async def _run_route(request: web.Request, exchange: Exchange, route: Route, eng
         response = json_response(status, payload, exchange.request_id)
         raw: bytes = response.body  # type: ignore[assignment]  # json_response's bytes
         exchange.response_raw = raw
-        if cache is not None and project is not None and status == 200:
+        if lookup is not None and project is not None and status == 200:
+            cache, key, cached = lookup
             if cached is not None and cached != raw:
                 raise RuntimeError(f"response cache audit: a cached {operation} response "
                                    f"differs from a fresh one for {request.raw_path}")
