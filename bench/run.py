@@ -398,8 +398,7 @@ def render_costs(results: dict[str, Any]) -> list[str]:
                 continue
             mock, bare = by_server["mock"], by_server["bare"]
             # the median of each round's ratio (the two servers ran back to back)
-            rounds = [m / b for m, b in zip(mock.get("cpu_runs_us", [mock["cpu_us"]]),
-                                            bare.get("cpu_runs_us", [bare["cpu_us"]]),
+            rounds = [m / b for m, b in zip(mock["cpu_runs_us"], bare["cpu_runs_us"],
                                             strict=True)]
             x_cpu = statistics.median(rounds)
             x_rps = mock["rps"] / bare["rps"]
