@@ -85,6 +85,25 @@ def test_initiation_fields_fill_every_required_field(slug: str, data: Any) -> No
     assert all(isinstance(v, str) and v for v in fields.values())
 
 
+@pytest.mark.parametrize("toolkit", ["jira", "zendesk", "github"])
+@settings(max_examples=5, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_initiation_fields_complete_a_managed_oauth_connection(
+        mock_composio: Tenant, composio_consent: Any, toolkit: str, data: Any) -> None:
+    """The details some OAuth toolkits ask for before sign-in (Jira's and Zendesk's
+    subdomain; none for GitHub) are drawn too, and the flow completes with them, as
+    docs/property-tests.md does for any managed toolkit."""
+    mock_composio.reset()
+    ac = mock_composio.add_auth_config(toolkit)
+    fields = data.draw(mcs.initiation_fields(toolkit, ac.auth_scheme))
+    assert sorted(fields) == ([] if toolkit == "github" else ["subdomain"])
+    account, url = mock_composio.link(ac, "user_1", "https://myapp.example/cb")
+    result = composio_consent.complete(url, fields=fields)
+    assert result.status == "success", result.page_text
+    assert mock_composio.account(account).status == "ACTIVE"
+
+
 def test_strategies_refuse_impossible_requests() -> None:
     with pytest.raises(ValueError, match="unknown toolkit"):
         mcs.scope_sets("nope")

@@ -17,8 +17,9 @@ Composio) accepts::
   (with or without a name and a scope override) and custom (every scheme the toolkit has, with
   its required fields).
 - :func:`user_ids`: realistic user ids: emails, UUIDs, ``user_…`` handles, free text.
-- :func:`initiation_fields`: the fields a user enters on the Connect Link page for a non-OAuth
-  scheme (API key, bearer token, basic).
+- :func:`initiation_fields`: the fields a user enters on the Connect Link page: the
+  credentials of a non-OAuth scheme (API key, bearer token, basic), or the details some OAuth
+  toolkits ask for before sign-in (Jira's and Zendesk's subdomain; none for most).
 """
 
 from __future__ import annotations
@@ -115,7 +116,9 @@ def _fields(spec: AuthSchemeSpec, stage: str) -> st.SearchStrategy[dict[str, str
 
 
 def initiation_fields(toolkit: str, scheme: str) -> st.SearchStrategy[dict[str, str]]:
-    """Values for the fields the user enters when connecting with a non-OAuth scheme."""
+    """Values for the fields the user enters on the Connect Link page when connecting with
+    ``scheme``: a non-OAuth scheme's credentials, or the details an OAuth toolkit needs before
+    sign-in (an empty dict when it needs none)."""
     spec = _toolkit(toolkit).scheme(scheme)
     if spec is None:
         raise ValueError(f"toolkit {toolkit!r} has no {scheme} scheme")
