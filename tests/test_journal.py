@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mockcomposio.domain.journal import ENTRY_BYTES, JournalEntry, select
+from mockcomposio.domain.journal import ENTRY_BYTES, Journal, JournalEntry, select
 from mockcomposio.domain.redact import REDACTED, redact, redact_form, redact_query
 from mockcomposio.http.app import did_you_mean
 
@@ -196,12 +196,38 @@ async def test_request_log_line_redacts_secrets_in_the_query(api: Client,
 
 @pytest.mark.parametrize("raw", [b'{"id":"ac_1"}', None, b"x" * (ENTRY_BYTES + 1)])
 def test_the_common_entry_is_the_same_as_a_fully_checked_one(raw: bytes | None) -> None:
-    """``JournalEntry.answered`` (the request path's shortcut) builds exactly what the
-    general constructor builds for a request without body, hint or fault."""
-    args = (7, 1.5, 2.5, "GET", "/api/v3.1/auth_configs/ac_1", "limit=5", 200, 0.3, "rid",
+    """``Journal.answered`` (the request path's shortcut, which stores a row) gives exactly
+    the entry the general constructor builds for a request without body, hint or fault."""
+    args = (1.5, 2.5, "GET", "/api/v3.1/auth_configs/ac_1", "limit=5", 200, 0.3, "rid",
             "auth_configs.get")
-    quick = JournalEntry.answered(*args, raw)
-    full = JournalEntry(*args, response_raw=raw)
+    journal = Journal()
+    journal.answered(*args, raw)
+    [quick] = journal.entries()
+    full = JournalEntry(1, *args, response_raw=raw)
     assert {name: getattr(quick, name) for name in JournalEntry.__slots__} == \
         {name: getattr(full, name) for name in JournalEntry.__slots__}
+    assert journal.bytes == full.size
     assert quick.as_json() == full.as_json()
+
+
+def test_rows_and_entries_share_the_caps_and_read_back_as_the_same_objects() -> None:
+    """Rows (``Journal.answered``) and entries (``append``) are trimmed by one count and one
+    byte budget, oldest first, and a row read once is the same entry on every later read."""
+    journal = Journal(limit=5, byte_limit=10**9)
+    for i in range(8):
+        if i % 2:
+            journal.answered(0.0, 0.0, "GET", f"/p{i}", "", 200, 1.0, f"r{i}", "op", b"{}")
+        else:
+            journal.append(JournalEntry(journal.next_seq(), 0.0, 0.0, "POST", f"/p{i}", "",
+                                        201, 1.0, f"r{i}", "op"))
+    entries = journal.entries()
+    assert [e.path for e in entries] == [f"/p{i}" for i in range(3, 8)]
+    assert [e.seq for e in entries] == [4, 5, 6, 7, 8]
+    assert journal.dropped == 3
+    assert journal.bytes == sum(e.size for e in entries)
+    assert all(a is b for a, b in zip(entries, journal.entries(), strict=True))
+    assert [e.path for e in journal] == [e.path for e in entries]
+    by_bytes = Journal(limit=100, byte_limit=3000)
+    for i in range(20):
+        by_bytes.answered(0.0, 0.0, "GET", "/p", "", 200, 1.0, "r", "op", b"x" * 500)
+    assert 0 < by_bytes.bytes <= 3000 and by_bytes.dropped == 20 - len(by_bytes)

@@ -100,22 +100,14 @@ class JournalEntry:
         self.source = source
 
     @classmethod
-    def answered(cls, seq: int, at: float, wall_time: float, method: str, path: str,
-                 query: str, status: int, duration_ms: float, request_id: str,
-                 operation: str | None, response_raw: bytes | None) -> JournalEntry:
-        """The entry of most requests (no request body, hint or fault), built without
-        ``__init__``'s size checks: a response larger than ENTRY_BYTES goes through them."""
-        if response_raw is not None and len(response_raw) > ENTRY_BYTES:
-            return cls(seq, at, wall_time, method, path, query, status, duration_ms,
-                       request_id, operation, response_raw=response_raw)
+    def from_row(cls, row: AnsweredRow) -> JournalEntry:
+        """The entry of a row :meth:`Journal.answered` stored (no request body, hint or fault,
+        response within ENTRY_BYTES), built without ``__init__``'s size checks."""
         entry = cls.__new__(cls)
-        entry.seq, entry.at, entry.wall_time = seq, at, wall_time
-        entry.method, entry.path, entry.query, entry.status = method, path, query, status
-        entry.duration_ms, entry.request_id, entry.operation = duration_ms, request_id, operation
+        (entry.seq, entry.at, entry.wall_time, entry.method, entry.path, entry.query,
+         entry.status, entry.duration_ms, entry.request_id, entry.operation,
+         entry._response_raw, entry.size) = row
         entry.request_body = entry._response = entry.hint = entry.fault = entry.extra = None
-        entry._response_raw = response_raw
-        entry.size = (_ENTRY_OVERHEAD + len(path) + len(query)
-                      + (len(response_raw) if response_raw is not None else 0))
         entry.source = "http"
         return entry
 
@@ -144,9 +136,17 @@ class JournalEntry:
                 f"operation={self.operation!r}, fault={self.fault!r})")
 
 
+# What Journal.answered stores: the fields of a JournalEntry without request body, hint or
+# fault, ending with its size. A tuple of strings and numbers costs less to build than an
+# entry and is not tracked by the garbage collector; entries are made from rows when read.
+AnsweredRow = tuple[int, float, float, str, str, str, int, float, str, str | None,
+                    bytes | None, int]
+
+
 class Journal:
     def __init__(self, limit: int = JOURNAL_LIMIT, byte_limit: int = TENANT_BYTES) -> None:
-        self._entries: deque[JournalEntry] = deque()
+        # Entries, and rows of requests answered on the hot path (materialized when read)
+        self._entries: deque[JournalEntry | AnsweredRow] = deque()
         self.limit = limit
         self.byte_limit = byte_limit
         self.bytes = 0
@@ -158,22 +158,50 @@ class Journal:
         return self._seq
 
     def append(self, entry: JournalEntry) -> None:
-        entries = self._entries
-        entries.append(entry)
+        self._entries.append(entry)
         self.bytes += entry.size
+        self._trim()
+
+    def answered(self, at: float, wall_time: float, method: str, path: str, query: str,
+                 status: int, duration_ms: float, request_id: str, operation: str | None,
+                 response_raw: bytes | None) -> None:
+        """Journal the common request (no request body, hint or fault): the per-request path
+        of the HTTP layer, so it stores a row, not an entry."""
+        if response_raw is not None and len(response_raw) > ENTRY_BYTES:
+            self.append(JournalEntry(self.next_seq(), at, wall_time, method, path, query,
+                                     status, duration_ms, request_id, operation,
+                                     response_raw=response_raw))
+            return
+        self._seq += 1
+        size = (_ENTRY_OVERHEAD + len(path) + len(query)
+                + (len(response_raw) if response_raw is not None else 0))
+        self._entries.append((self._seq, at, wall_time, method, path, query, status,
+                              duration_ms, request_id, operation, response_raw, size))
+        self.bytes += size
+        if len(self._entries) > self.limit or self.bytes > self.byte_limit:
+            self._trim()
+
+    def _trim(self) -> None:
+        entries = self._entries
         while len(entries) > 1 and (len(entries) > self.limit or self.bytes > self.byte_limit):
-            self.bytes -= entries.popleft().size
+            oldest = entries.popleft()
+            self.bytes -= oldest[-1] if isinstance(oldest, tuple) else oldest.size
             self.dropped += 1
 
     def entries(self) -> list[JournalEntry]:
-        return list(self._entries)
+        """The entries, oldest first; rows become entries once, so a reader sees the same
+        objects on every read."""
+        entries = [e if isinstance(e, JournalEntry) else JournalEntry.from_row(e)
+                   for e in self._entries]
+        self._entries = deque(entries)
+        return entries
 
     def clear(self) -> None:
         self._entries.clear()
         self.bytes = 0
 
     def __iter__(self) -> Iterator[JournalEntry]:
-        return iter(list(self._entries))
+        return iter(self.entries())
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -252,9 +252,11 @@ class Project:
         self.last_used = 0
         # Owned by the HTTP layer (its response cache); None until a cacheable read.
         self.response_cache: Any = None
-        # In-process handles (testing.Tenant) using this project: they may hand out live
-        # domain objects that a test changes without the lock, so nothing is cached then.
-        self.handles: weakref.WeakSet[Any] | None = None
+        # In-process handles (testing.Tenant) using this project, by id, each removed by its
+        # weakref's callback when it dies: they may hand out live domain objects that a test
+        # changes without the lock, so nothing is cached then. (A dict, not a WeakSet: the
+        # response cache checks it on every read, and a dict's truth is a C call.)
+        self.handles: dict[int, weakref.ref[Any]] = {}
 
     # -- provider ------------------------------------------------------------------------------
     @property

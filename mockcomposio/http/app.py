@@ -23,7 +23,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
-from multidict import MultiMapping
+from multidict import CIMultiDict, MultiMapping
 
 from .. import contracts
 from ..domain.connected_accounts import Origin
@@ -61,6 +61,8 @@ MAX_HINT_PATH = 200
 MAX_JSON_DEPTH = 64
 MAX_CONTROL_JSON_DEPTH = 4 * MAX_JSON_DEPTH
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
+# Copied for each cached answer: copying a CIMultiDict is cheaper than building one.
+_JSON_HEADER_TEMPLATE = CIMultiDict(JSON_HEADERS)
 
 
 class Exchange:
@@ -164,15 +166,14 @@ def error_response(err: ComposioError, request_id: str) -> web.Response:
     return json_response(err.status, err.envelope(request_id), request_id, err.headers)
 
 
-# Request ids: 32 hex digits, a random per-process prefix and a counter. Unique like a uuid4,
-# without a urandom call per request.
-_REQUEST_ID_PREFIX = uuid.uuid4().hex[:16]
-_request_numbers = itertools.count(1)
+# Request ids: 32 hex digits, a random per-process prefix (the high 64 bits) and a counter (the
+# low 64). Unique like a uuid4, without a urandom call per request.
+_request_numbers = itertools.count((uuid.uuid4().int >> 64 << 64) + 1)
 
 
 def _request_id(request: web.Request) -> str:
-    given = request.headers.get("x-request-id", "")
-    return given[:200] if given else f"{_REQUEST_ID_PREFIX}{next(_request_numbers):016x}"
+    given = request.headers.get("x-request-id")
+    return given[:200] if given else format(next(_request_numbers), "032x")
 
 
 async def _read_json(request: web.Request, max_depth: int = MAX_JSON_DEPTH) -> Any:
@@ -239,8 +240,20 @@ def make_handler(route: Route | None, engine: Engine, policy: Policy,
     cacheable = route is not None and route.cache and route.auth and use_cache
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        exchange = Exchange(_request_id(request))
+        request_id = _request_id(request)
         started = time.perf_counter()
+        lookup: CacheLookup | None = None
+        if cacheable and policy.host_allowed(request.host) and (project := engine.existing(
+                request.headers.get("x-api-key", "").strip())) is not None and (
+                cache := cache_usable(project)) is not None:
+            key = (request.raw_path, request.host, strict or project.strict_contracts)
+            cached = cache.get(project.lock.generation, engine.epoch, key)
+            if cached is not None and not audit:
+                engine.touch(project)
+                return _answer_from_cache(request, request_id, project, operation, cached,
+                                          started)
+            lookup = (cache, key, cached)
+        exchange = Exchange(request_id)
         status = 500
         try:
             if not policy.host_allowed(request.host):
@@ -255,20 +268,6 @@ def make_handler(route: Route | None, engine: Engine, policy: Policy,
             if route is None:
                 raise await _unmatched(request, exchange)
             exchange.operation = operation
-            lookup: CacheLookup | None = None
-            if cacheable and (api_key := request.headers.get("x-api-key", "").strip()):
-                project = exchange.project = engine.project(api_key)
-                if (cache := cache_usable(project)) is not None:
-                    key = (request.raw_path, request.host, strict or project.strict_contracts)
-                    cached = cache.get(project.lock.generation, engine.epoch, key)
-                    if cached is not None and not audit:
-                        # A repeated read of an unchanged tenant: the bytes sent last time.
-                        exchange.response_raw = cached
-                        status = 200
-                        return web.Response(body=cached, headers={
-                            "x-request-id": exchange.request_id, **JSON_HEADERS})
-                    lookup = (cache, key, cached)
-            assert route is not None
             response = await _run_route(request, exchange, route, engine, strict, lookup)
             status = response.status
             return response
@@ -294,15 +293,35 @@ def make_handler(route: Route | None, engine: Engine, policy: Policy,
             elapsed_ms = (time.perf_counter() - started) * 1000
             query = redact_query(request.query_string) if request.query_string else ""
             if log.isEnabledFor(logging.INFO):  # off by default for `serve` (--log-requests)
-                # Control characters escaped: a %0a in a path cannot forge a log line.
-                log.info("%s %s%s %s %.1fms %s", log_safe(request.method),
-                         log_safe(request.path), f"?{log_safe(query)}" if query else "",
-                         status, elapsed_ms, log_safe(exchange.request_id))
+                _log_request(request, status, elapsed_ms, exchange.request_id, query)
             if not exchange.refused:
                 _after(request, exchange, engine, on_change, status, elapsed_ms, query)
 
     handle.__name__ = operation.replace(".", "_") if operation else "unmatched"
     return handle
+
+
+def _answer_from_cache(request: web.Request, request_id: str, project: Project,
+                       operation: str | None, body: bytes, started: float) -> web.Response:
+    """A repeated read of an unchanged tenant: the bytes sent last time, with this request's
+    own id, log line and journal entry. Nothing changed, so the state saver is not told."""
+    headers = _JSON_HEADER_TEMPLATE.copy()
+    headers["x-request-id"] = request_id
+    response = web.Response(body=body, headers=headers)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    query = redact_query(request.query_string) if request.query_string else ""
+    if log.isEnabledFor(logging.INFO):
+        _log_request(request, 200, elapsed_ms, request_id, query)
+    project.journal.answered(project.clock.now(), time.time(), request.method, request.path,
+                             query, 200, elapsed_ms, request_id, operation, body)
+    return response
+
+
+def _log_request(request: web.Request, status: int, elapsed_ms: float, request_id: str,
+                 query: str) -> None:
+    # Control characters escaped: a %0a in a path cannot forge a log line.
+    log.info("%s %s%s %s %.1fms %s", log_safe(request.method), log_safe(request.path),
+             f"?{log_safe(query)}" if query else "", status, elapsed_ms, log_safe(request_id))
 
 
 async def _run_route(request: web.Request, exchange: Exchange, route: Route, engine: Engine,
@@ -448,10 +467,9 @@ def _after(request: web.Request, exchange: Exchange, engine: Engine,
     journal = project.journal
     body = exchange.request_body  # None on every GET: no redaction pass to set up
     if body is None and exchange.hint is None and exchange.fault is None:
-        journal.append(JournalEntry.answered(
-            journal.next_seq(), project.clock.now(), time.time(), request.method, path, query,
-            status, elapsed_ms, exchange.request_id, exchange.operation,
-            exchange.response_raw))
+        journal.answered(project.clock.now(), time.time(), request.method, path, query, status,
+                         elapsed_ms, exchange.request_id, exchange.operation,
+                         exchange.response_raw)
         return
     journal.append(JournalEntry(
         seq=journal.next_seq(), at=project.clock.now(), wall_time=time.time(),
@@ -572,6 +590,36 @@ class EnvelopeAppRunner(web.AppRunner):
         return server
 
 
+class _RememberingRouter(web.UrlDispatcher):
+    """aiohttp's router, remembering how recent (method, path) pairs resolved. The route table
+    is frozen once the app starts, so a path resolves the same way every time; aiohttp would
+    otherwise try a path prefix's resources one by one (coroutines, regexes) on every
+    request."""
+
+    MAX_REMEMBERED = 4096  # then it starts over: a flood of distinct paths only costs speed
+    _resolved: dict[tuple[str, str], tuple[dict[str, str], web.AbstractRoute]]
+
+    @classmethod
+    def adopt(cls, app: web.Application) -> None:
+        """Make ``app``'s router remember. Application's ``router`` argument is deprecated;
+        the router it built has the same layout, so switching its class only changes how it
+        resolves."""
+        app.router.__class__ = cls
+        app.router._resolved = {}  # type: ignore[attr-defined]
+
+    async def resolve(self, request: web.Request) -> web.UrlMappingMatchInfo:
+        key = (request.method, request.rel_url.path_safe)  # what aiohttp resolves on
+        known = self._resolved.get(key)
+        if known is not None:
+            return web.UrlMappingMatchInfo(dict(known[0]), known[1])
+        match_info = await super().resolve(request)
+        if type(match_info) is web.UrlMappingMatchInfo:  # not a 404/405 MatchInfoError
+            if len(self._resolved) >= self.MAX_REMEMBERED:
+                self._resolved.clear()
+            self._resolved[key] = (dict(match_info), match_info.route)
+        return match_info
+
+
 def create_app(engine: Engine | None = None, *, strict: bool = False,
                policy: Policy | None = None, response_cache: bool = True) -> web.Application:
     """``strict``: validate every JSON response against ``contracts/responses``; a violation
@@ -585,6 +633,7 @@ def create_app(engine: Engine | None = None, *, strict: bool = False,
     policy = policy or Policy()
     on_change: list[Callable[[Project | None], None]] = []
     app = web.Application(client_max_size=MAX_BODY_BYTES)
+    _RememberingRouter.adopt(app)
     app[ENGINE_KEY] = engine
     app[POLICY_KEY] = policy
     app[contracts.STRICT_KEY] = strict

@@ -9,6 +9,7 @@ and assert with ``account(s)``, ``requested_scopes`` / ``granted_scopes``.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import random
 import weakref
 from collections.abc import Iterable, Mapping
@@ -61,6 +62,11 @@ def _config_id(auth_config: AuthConfig | str) -> str:
 def _account_id(account: ConnectedAccount | str) -> str:
     """Every helper that names a connected account takes the object or its ``ca_...`` id."""
     return account.id if isinstance(account, ConnectedAccount) else account
+
+
+def _forget_handle(handles: dict[int, Any], key: int, _: object) -> None:
+    """A Tenant handle died: its project may cache responses again (if it has no other)."""
+    handles.pop(key, None)
 
 
 class TenantClock:
@@ -174,9 +180,8 @@ class Tenant:
         project.consent.origin = self.base_url
         # Plumbed for the HTTP layer: validate this tenant's responses against the contracts.
         project.strict_contracts = self.strict
-        if project.handles is None:
-            project.handles = weakref.WeakSet()
-        project.handles.add(self)
+        project.handles[id(self)] = weakref.ref(
+            self, functools.partial(_forget_handle, project.handles, id(self)))
         self._project = project
 
     @property
