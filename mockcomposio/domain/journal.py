@@ -166,19 +166,26 @@ class Journal:
                  status: int, duration_ms: float, request_id: str, operation: str | None,
                  response_raw: bytes | None) -> None:
         """Journal the common request (no request body, hint or fault): the per-request path
-        of the HTTP layer, so it stores a row, not an entry."""
-        if response_raw is not None and len(response_raw) > ENTRY_BYTES:
-            self.append(JournalEntry(self.next_seq(), at, wall_time, method, path, query,
-                                     status, duration_ms, request_id, operation,
-                                     response_raw=response_raw))
-            return
-        self._seq += 1
-        size = (_ENTRY_OVERHEAD + len(path) + len(query)
-                + (len(response_raw) if response_raw is not None else 0))
-        self._entries.append((self._seq, at, wall_time, method, path, query, status,
-                              duration_ms, request_id, operation, response_raw, size))
+        of the HTTP layer, so it stores a row, not an entry, and a full journal drops its
+        oldest here rather than in a loop."""
+        size = _ENTRY_OVERHEAD + len(path) + len(query)
+        if response_raw is not None:
+            if len(response_raw) > ENTRY_BYTES:
+                self.append(JournalEntry(self.next_seq(), at, wall_time, method, path, query,
+                                         status, duration_ms, request_id, operation,
+                                         response_raw=response_raw))
+                return
+            size += len(response_raw)
+        entries = self._entries
+        if len(entries) >= self.limit:
+            oldest = entries.popleft()
+            self.bytes -= oldest[-1] if isinstance(oldest, tuple) else oldest.size
+            self.dropped += 1
+        self._seq = seq = self._seq + 1
+        entries.append((seq, at, wall_time, method, path, query, status, duration_ms,
+                        request_id, operation, response_raw, size))
         self.bytes += size
-        if len(self._entries) > self.limit or self.bytes > self.byte_limit:
+        if self.bytes > self.byte_limit:
             self._trim()
 
     def _trim(self) -> None:

@@ -173,7 +173,8 @@ _request_numbers = itertools.count((uuid.uuid4().int >> 64 << 64) + 1)
 
 def _request_id(request: web.Request) -> str:
     given = request.headers.get("x-request-id")
-    return given[:200] if given else format(next(_request_numbers), "032x")
+    # %-formatting: half the cost of format() or an f-string here, on every request
+    return given[:200] if given else "%032x" % next(_request_numbers)  # noqa: UP031
 
 
 async def _read_json(request: web.Request, max_depth: int = MAX_JSON_DEPTH) -> Any:
