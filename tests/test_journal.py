@@ -228,6 +228,6 @@ def test_rows_and_entries_share_the_caps_and_read_back_as_the_same_objects() -> 
     assert all(a is b for a, b in zip(entries, journal.entries(), strict=True))
     assert [e.path for e in journal] == [e.path for e in entries]
     by_bytes = Journal(limit=100, byte_limit=3000)
-    for i in range(20):
+    for _ in range(20):
         by_bytes.answered(0.0, 0.0, "GET", "/p", "", 200, 1.0, "r", "op", b"x" * 500)
     assert 0 < by_bytes.bytes <= 3000 and by_bytes.dropped == 20 - len(by_bytes)
