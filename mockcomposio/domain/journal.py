@@ -167,7 +167,7 @@ class Journal:
                  response_raw: bytes | None) -> None:
         """Journal the common request (no request body, hint or fault): the per-request path
         of the HTTP layer, so it stores a row, not an entry, and a full journal drops its
-        oldest here rather than in a loop."""
+        oldest here rather than in the trim loop."""
         size = _ENTRY_OVERHEAD + len(path) + len(query)
         if response_raw is not None:
             if len(response_raw) > ENTRY_BYTES:
@@ -176,14 +176,11 @@ class Journal:
                                          response_raw=response_raw))
                 return
             size += len(response_raw)
-        entries = self._entries
-        if len(entries) >= self.limit:
-            oldest = entries.popleft()
-            self.bytes -= oldest[-1] if isinstance(oldest, tuple) else oldest.size
-            self.dropped += 1
+        if len(self._entries) >= self.limit:
+            self._drop_oldest()
         self._seq = seq = self._seq + 1
-        entries.append((seq, at, wall_time, method, path, query, status, duration_ms,
-                        request_id, operation, response_raw, size))
+        self._entries.append((seq, at, wall_time, method, path, query, status, duration_ms,
+                              request_id, operation, response_raw, size))
         self.bytes += size
         if self.bytes > self.byte_limit:
             self._trim()
@@ -191,9 +188,12 @@ class Journal:
     def _trim(self) -> None:
         entries = self._entries
         while len(entries) > 1 and (len(entries) > self.limit or self.bytes > self.byte_limit):
-            oldest = entries.popleft()
-            self.bytes -= oldest[-1] if isinstance(oldest, tuple) else oldest.size
-            self.dropped += 1
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        oldest = self._entries.popleft()
+        self.bytes -= oldest[-1] if isinstance(oldest, tuple) else oldest.size
+        self.dropped += 1
 
     def entries(self) -> list[JournalEntry]:
         """The entries, oldest first; rows become entries once, so a reader sees the same

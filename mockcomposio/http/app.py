@@ -1,4 +1,5 @@
-"""The aiohttp front door: middleware (request ids, API keys, error envelope) and app factory.
+"""The aiohttp front door: each route's request handling (request ids, API keys, the response
+cache, error envelope, journal), the router and the app factory.
 
 Handlers are thin: they parse the request into a :class:`Call`, call the domain, and return
 ``(status, json)`` or a ready aiohttp response. Every failure becomes Composio's envelope here.
@@ -66,8 +67,8 @@ _JSON_HEADER_TEMPLATE = CIMultiDict(JSON_HEADERS)
 
 
 class Exchange:
-    """One request as the journal will record it, filled in by the middleware and the route
-    handler as it goes."""
+    """One request as the journal will record it, filled in by the route's handler
+    (:func:`make_handler`) and :func:`_run_route` as they go."""
 
     __slots__ = ("fault", "hint", "operation", "project", "refused", "request_body",
                  "request_id", "response_raw")
@@ -162,7 +163,7 @@ def encode_json(payload: Any) -> bytes:
 
 
 def error_response(err: ComposioError, request_id: str) -> web.Response:
-    """The envelope as a response (the middleware's ``_error`` also journals it)."""
+    """The envelope as a response (``_error`` also keeps it for the journal)."""
     return json_response(err.status, err.envelope(request_id), request_id, err.headers)
 
 
@@ -243,8 +244,9 @@ def make_handler(route: Route | None, engine: Engine, policy: Policy,
     async def handle(request: web.Request) -> web.StreamResponse:
         request_id = _request_id(request)
         started = time.perf_counter()
+        host_allowed = policy.host_allowed(request.host)
         lookup: CacheLookup | None = None
-        if cacheable and policy.host_allowed(request.host) and (project := engine.existing(
+        if cacheable and host_allowed and (project := engine.existing(
                 request.headers.get("x-api-key", "").strip())) is not None and (
                 cache := cache_usable(project)) is not None:
             key = (request.raw_path, request.host, strict or project.strict_contracts)
@@ -257,7 +259,7 @@ def make_handler(route: Route | None, engine: Engine, policy: Policy,
         exchange = Exchange(request_id)
         status = 500
         try:
-            if not policy.host_allowed(request.host):
+            if not host_allowed:
                 # Before any route, tenant or body: a page on another site reaching us through
                 # DNS rebinding gets nothing (issue 19, finding 4).
                 exchange.refused = True
@@ -291,10 +293,7 @@ def make_handler(route: Route | None, engine: Engine, policy: Policy,
                 500, "Internal_ServerError", "mockcomposio hit an internal error (a bug in the "
                 "fake, not in your request); see the server log.", code=5000))
         finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            query = redact_query(request.query_string) if request.query_string else ""
-            if log.isEnabledFor(logging.INFO):  # off by default for `serve` (--log-requests)
-                _log_request(request, status, elapsed_ms, exchange.request_id, query)
+            elapsed_ms, query = _finished(request, status, started, exchange.request_id)
             if not exchange.refused:
                 _after(request, exchange, engine, on_change, status, elapsed_ms, query)
 
@@ -309,20 +308,24 @@ def _answer_from_cache(request: web.Request, request_id: str, project: Project,
     headers = _JSON_HEADER_TEMPLATE.copy()
     headers["x-request-id"] = request_id
     response = web.Response(body=body, headers=headers)
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    query = redact_query(request.query_string) if request.query_string else ""
-    if log.isEnabledFor(logging.INFO):
-        _log_request(request, 200, elapsed_ms, request_id, query)
+    elapsed_ms, query = _finished(request, 200, started, request_id)
     project.journal.answered(project.clock.now(), time.time(), request.method, request.path,
                              query, 200, elapsed_ms, request_id, operation, body)
     return response
 
 
-def _log_request(request: web.Request, status: int, elapsed_ms: float, request_id: str,
-                 query: str) -> None:
-    # Control characters escaped: a %0a in a path cannot forge a log line.
-    log.info("%s %s%s %s %.1fms %s", log_safe(request.method), log_safe(request.path),
-             f"?{log_safe(query)}" if query else "", status, elapsed_ms, log_safe(request_id))
+def _finished(request: web.Request, status: int, started: float,
+              request_id: str) -> tuple[float, str]:
+    """A request's duration in ms and its query as the journal keeps it (secrets redacted),
+    logged when info logging is on (off by default for `serve`: --log-requests)."""
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    query = redact_query(request.query_string) if request.query_string else ""
+    if log.isEnabledFor(logging.INFO):
+        # Control characters escaped: a %0a in a path cannot forge a log line.
+        log.info("%s %s%s %s %.1fms %s", log_safe(request.method), log_safe(request.path),
+                 f"?{log_safe(query)}" if query else "", status, elapsed_ms,
+                 log_safe(request_id))
+    return elapsed_ms, query
 
 
 async def _run_route(request: web.Request, exchange: Exchange, route: Route, engine: Engine,
@@ -543,7 +546,7 @@ def did_you_mean(method: str, path: str, routes: list[tuple[str, str]]) -> str |
 class _EnvelopeRequestHandler(RequestHandler):
     """aiohttp's connection handler, answering requests its HTTP parser refuses (request line
     or header over 8190 bytes, broken framing) with Composio's envelope instead of aiohttp's
-    plain-text 400: these never reach the middleware."""
+    plain-text 400: these never reach a route's handler."""
 
     __slots__ = ()
 
