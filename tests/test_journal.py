@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import logging
+import sys
+import time
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mockcomposio.domain.journal import ENTRY_BYTES, Journal, JournalEntry, select
+from mockcomposio.domain.journal import (
+    ENTRY_BYTES,
+    MAX_SHARED_TEXTS,
+    Journal,
+    JournalEntry,
+    request_id_text,
+    select,
+)
 from mockcomposio.domain.redact import REDACTED, redact, redact_form, redact_query
 from mockcomposio.http.app import did_you_mean
 
@@ -231,3 +242,90 @@ def test_rows_and_entries_share_the_caps_and_read_back_as_the_same_objects() -> 
     for _ in range(20):
         by_bytes.answered(0.0, 0.0, "GET", "/p", "", 200, 1.0, "r", "op", b"x" * 500)
     assert 0 < by_bytes.bytes <= 3000 and by_bytes.dropped == 20 - len(by_bytes)
+
+
+# -- the journal's columns ---------------------------------------------------------------------
+
+_OPS = st.lists(st.one_of(
+    st.tuples(st.just("row"), st.integers(0, 9), st.integers(0, 300)),
+    st.tuples(st.just("entry"), st.integers(0, 9), st.integers(0, 300)),
+    st.tuples(st.just("read"), st.just(0), st.just(0)),
+    st.tuples(st.just("clear"), st.just(0), st.just(0)),
+), max_size=120)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=_OPS, limit=st.integers(1, 40), byte_limit=st.integers(400, 6000))
+def test_the_journal_keeps_what_a_plain_list_with_its_caps_keeps(
+        ops: list[tuple[str, int, int]], limit: int, byte_limit: int) -> None:
+    """Rows and whole entries, reads between writes, clears, any count and byte caps (the
+    ring wraps and grows at every point): the journal holds exactly the newest requests a
+    list trimmed oldest-first would, with their seq, path, request id and size, and an entry
+    read once is the same object while it is kept."""
+    journal = Journal(limit=limit, byte_limit=byte_limit)
+    model: list[tuple[int, str, str, int]] = []  # seq, path, request id, size
+    seen: dict[int, JournalEntry] = {}
+    seq = dropped = 0
+    for kind, n, body in ops:
+        if kind == "read":
+            for entry in journal.entries():
+                assert seen.setdefault(entry.seq, entry) is entry
+            continue
+        if kind == "clear":
+            journal.clear()
+            model.clear()
+            continue
+        seq += 1
+        path = "".join(["/p/", str(n)])  # a new string each time, as a request's path is
+        raw = b"x" * body
+        if kind == "row":
+            number = seq * 7 if n % 2 else 0  # a drawn id, or the caller's own
+            request_id = request_id_text(number) if number else f"given-{seq}"
+            journal.answered(1.0, 2.0, "GET", path, "", 200, 0.5, request_id, "op", raw, number)
+            size = 400 + len(path) + body
+        else:
+            request_id = f"entry-{seq}"
+            entry = JournalEntry(journal.next_seq(), 1.0, 2.0, "POST", path, "", 201, 0.5,
+                                 request_id, "op", response_raw=raw)
+            journal.append(entry)
+            size = entry.size
+        model.append((seq, path, request_id, size))
+        while len(model) > 1 and (len(model) > limit or sum(m[3] for m in model) > byte_limit):
+            model.pop(0)
+            dropped += 1
+    entries = journal.entries()
+    assert [(e.seq, e.path, e.request_id, e.size) for e in entries] == model
+    assert len(journal) == len(model) and journal.bytes == sum(m[3] for m in model)
+    assert journal.dropped == dropped
+    assert all(seen.get(e.seq, e) is e for e in entries)
+
+
+def test_a_repeated_request_leaves_no_object_of_its_own_in_the_journal() -> None:
+    """A repeated, cached read (same path text, shared response bytes, a drawn request id)
+    keeps none of the objects it was journaled with: no memory is held per request, so a
+    busy server reuses memory still in the CPU's cache (bench/RESULTS.md, round 6)."""
+    journal = Journal(limit=50)
+    body = b'{"id": "ac_1"}'
+    journal.answered(0.0, 0.0, "GET", "/api/v3.1/auth_configs/ac_1", "", 200, 0.1, "first",
+                     "auth_configs.get", body, 0)
+    for i in range(2, 301):  # the path seen before; the ring fills and wraps
+        path = "".join(["/api/v3.1/auth_configs/", "ac_1"])  # new each time, like aiohttp's
+        at, wall_time, duration_ms = time.time(), time.time(), time.perf_counter()
+        request_id = request_id_text(i)
+        given_objects = (path, at, wall_time, duration_ms, request_id)
+        references = [sys.getrefcount(o) for o in given_objects]
+        journal.answered(at, wall_time, "GET", path, "", 200, duration_ms, request_id,
+                         "auth_configs.get", body, i)
+        assert [sys.getrefcount(o) for o in given_objects] == references, i
+    last = journal.entries()[-1]
+    assert (last.path, last.request_id, last.seq, last.response_body) == (
+        "/api/v3.1/auth_configs/ac_1", request_id_text(300), 300, {"id": "ac_1"})
+
+
+def test_the_shared_texts_are_bounded_and_never_change_a_row() -> None:
+    journal = Journal(limit=10)
+    for i in range(MAX_SHARED_TEXTS + 50):
+        journal.answered(0.0, 0.0, "GET", f"/p/{i}", f"q={i}", 200, 0.1, "rid", "op", None, 0)
+    assert len(journal._shared) <= MAX_SHARED_TEXTS
+    assert [(e.path, e.query) for e in journal] == [
+        (f"/p/{i}", f"q={i}") for i in range(MAX_SHARED_TEXTS + 40, MAX_SHARED_TEXTS + 50)]

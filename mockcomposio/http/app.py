@@ -24,12 +24,12 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
-from multidict import CIMultiDict, MultiMapping
+from multidict import CIMultiDict, MultiMapping, istr
 
 from .. import contracts
 from ..domain.connected_accounts import Origin
 from ..domain.journal import MAX_ITEMS as JOURNAL_MAX_ITEMS
-from ..domain.journal import JournalEntry
+from ..domain.journal import JournalEntry, request_id_text
 from ..domain.project import Project
 from ..domain.redact import redact, redact_form, redact_query
 from ..engine import Engine
@@ -64,6 +64,9 @@ MAX_CONTROL_JSON_DEPTH = 4 * MAX_JSON_DEPTH
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
 # Copied for each cached answer: copying a CIMultiDict is cheaper than building one.
 _JSON_HEADER_TEMPLATE = CIMultiDict(JSON_HEADERS)
+# Header names as istr: a multidict looks them up without case-folding them first.
+X_REQUEST_ID = istr("x-request-id")
+X_API_KEY = istr("x-api-key")
 
 
 class Exchange:
@@ -71,10 +74,11 @@ class Exchange:
     (:func:`make_handler`) and :func:`_run_route` as they go."""
 
     __slots__ = ("fault", "hint", "operation", "project", "refused", "request_body",
-                 "request_id", "response_raw")
+                 "request_id", "request_number", "response_raw")
 
-    def __init__(self, request_id: str) -> None:
+    def __init__(self, request_id: str, request_number: int) -> None:
         self.request_id = request_id
+        self.request_number = request_number  # what the id was made from; 0: it was given
         self.project: Project | None = None
         self.operation: str | None = None  # None: no route matched
         self.request_body: Any = None
@@ -167,15 +171,18 @@ def error_response(err: ComposioError, request_id: str) -> web.Response:
     return json_response(err.status, err.envelope(request_id), request_id, err.headers)
 
 
-# Request ids: 32 hex digits, a random per-process prefix (the high 64 bits) and a counter (the
-# low 64). Unique like a uuid4, without a urandom call per request.
-_request_numbers = itertools.count((uuid.uuid4().int >> 64 << 64) + 1)
+# Request ids are drawn from a per-process counter (domain/journal.py: request_id_text).
+_request_numbers = itertools.count(1)
 
 
-def _request_id(request: web.Request) -> str:
-    given = request.headers.get("x-request-id")
-    # %-formatting: half the cost of format() or an f-string here, on every request
-    return given[:200] if given else "%032x" % next(_request_numbers)  # noqa: UP031
+def _request_id(request: web.Request) -> tuple[str, int]:
+    """The request's id (the caller's x-request-id, or a new one) and the counter a new one
+    was made from (0 for the caller's), which is all the journal keeps of it."""
+    given = request.headers.get(X_REQUEST_ID)
+    if given:
+        return given[:200], 0
+    number = next(_request_numbers)
+    return request_id_text(number), number
 
 
 async def _read_json(request: web.Request, max_depth: int = MAX_JSON_DEPTH) -> Any:
@@ -242,21 +249,21 @@ def make_handler(route: Route | None, engine: Engine, policy: Policy,
     cacheable = route is not None and route.cache and route.auth and use_cache
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        request_id = _request_id(request)
+        request_id, request_number = _request_id(request)
         started = time.perf_counter()
         host_allowed = policy.host_allowed(request.host)
         lookup: CacheLookup | None = None
         if cacheable and host_allowed and (project := engine.existing(
-                request.headers.get("x-api-key", "").strip())) is not None and (
+                request.headers.get(X_API_KEY, "").strip())) is not None and (
                 cache := cache_usable(project)) is not None:
             key = (request.raw_path, request.host, strict or project.strict_contracts)
             cached = cache.get(project.lock.generation, engine.epoch, key)
             if cached is not None and not audit:
                 engine.touch(project)
-                return _answer_from_cache(request, request_id, project, operation, cached,
-                                          started)
+                return _answer_from_cache(request, request_id, request_number, project,
+                                          operation, cached, started)
             lookup = (cache, key, cached)
-        exchange = Exchange(request_id)
+        exchange = Exchange(request_id, request_number)
         status = 500
         try:
             if not host_allowed:
@@ -301,16 +308,18 @@ def make_handler(route: Route | None, engine: Engine, policy: Policy,
     return handle
 
 
-def _answer_from_cache(request: web.Request, request_id: str, project: Project,
-                       operation: str | None, body: bytes, started: float) -> web.Response:
+def _answer_from_cache(request: web.Request, request_id: str, request_number: int,
+                       project: Project, operation: str | None, body: bytes, started: float,
+                       ) -> web.Response:
     """A repeated read of an unchanged tenant: the bytes sent last time, with this request's
     own id, log line and journal entry. Nothing changed, so the state saver is not told."""
     headers = _JSON_HEADER_TEMPLATE.copy()
-    headers["x-request-id"] = request_id
+    headers[X_REQUEST_ID] = request_id
     response = web.Response(body=body, headers=headers)
     elapsed_ms, query = _finished(request, 200, started, request_id)
     project.journal.answered(project.clock.now(), time.time(), request.method, request.path,
-                             query, 200, elapsed_ms, request_id, operation, body)
+                             query, 200, elapsed_ms, request_id, operation, body,
+                             request_number)
     return response
 
 
@@ -344,7 +353,7 @@ async def _run_route(request: web.Request, exchange: Exchange, route: Route, eng
         project: Project | None = None
         owner: Project | None = None  # the tenant reached, with or without its API key
         if route.auth:
-            api_key = request.headers.get("x-api-key", "").strip()
+            api_key = request.headers.get(X_API_KEY, "").strip()
             if not api_key:
                 raise missing_api_key()
             exchange.project = owner = project = engine.project(api_key)
@@ -462,7 +471,7 @@ def _after(request: web.Request, exchange: Exchange, engine: Engine,
         return
     if project is None and exchange.operation is None:
         # No route: journal under the key's tenant if it exists; never create one for it.
-        api_key = request.headers.get("x-api-key", "").strip()
+        api_key = request.headers.get(X_API_KEY, "").strip()
         project = engine.existing(api_key) if api_key else None
     if project is None:
         return
@@ -473,7 +482,7 @@ def _after(request: web.Request, exchange: Exchange, engine: Engine,
     if body is None and exchange.hint is None and exchange.fault is None:
         journal.answered(project.clock.now(), time.time(), request.method, path, query, status,
                          elapsed_ms, exchange.request_id, exchange.operation,
-                         exchange.response_raw)
+                         exchange.response_raw, exchange.request_number)
         return
     journal.append(JournalEntry(
         seq=journal.next_seq(), at=project.clock.now(), wall_time=time.time(),
