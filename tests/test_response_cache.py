@@ -85,16 +85,21 @@ async def test_a_repeated_read_is_answered_without_rendering_again(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(render, "auth_config", counting)
-    bodies = [await (await pair.cached.get(f"{V31}/auth_configs/{ac}", headers=KEY)).read()
-              for _ in range(4)]
+    bodies, sent_ids = [], []
+    for given in (None, None, "my-own-id-7", None):  # a hit keeps a caller's id as given
+        headers = KEY if given is None else {**KEY, "x-request-id": given}
+        resp = await pair.cached.get(f"{V31}/auth_configs/{ac}", headers=headers)
+        bodies.append(await resp.read())
+        sent_ids.append(resp.headers["x-request-id"])
     assert len(set(bodies)) == 1
     assert renders == [ac]  # rendered once, then answered from the cache
-    # Every request is still journaled, with what was sent.
+    # Every request is still journaled, with what was sent and the id its answer carried.
     project = pair.engine.project(KEY["x-api-key"])
     gets = [e for e in project.journal.entries() if e.operation == "auth_configs.get"]
-    assert len(gets) == 4
+    assert [e.request_id for e in gets] == sent_ids
+    assert len(set(sent_ids)) == 4 and sent_ids[2] == "my-own-id-7"
+    assert all(len(i) == 32 and int(i, 16) for i in sent_ids[:2] + sent_ids[3:])
     assert {e.response_body["id"] for e in gets} == {ac}
-    assert len({e.request_id for e in gets}) == 4  # each answer has its own request id
 
 
 # Each kind of change as one request: (through the caching app?, method, path, JSON body);
