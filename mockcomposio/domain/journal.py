@@ -159,7 +159,7 @@ class Journal:
     Kept in columns rather than one object per request: a row is six numbers in one array, a
     reference to its (method, path, query, status, operation), kept once for all repeats, and
     its response bytes, which a cached read shares with the cache. A repeated cached read thus
-    leaves no object of its own behind and writes 64 bytes, one cache line. With one object
+    leaves no object of its own behind and writes 64 bytes (441 as a tuple). With one object
     kept per request, a busy server's next requests find less of their own memory in the CPU's
     cache; measured with 2,000 rows that cost a cached read about four times the bare app's
     cache misses (bench/RESULTS.md, rounds 5 and 6).
