@@ -196,13 +196,12 @@ class Journal:
         return self._seq
 
     def append(self, entry: JournalEntry) -> None:
-        if self._count >= self.limit and self._count:
-            self._drop_oldest()
-        slot = self._new_slot()
-        _pack_row(self._numbers, slot * _ROW_BYTES, entry.seq, entry.at,
-                           entry.wall_time, entry.duration_ms, 0, entry.size)
+        slot = self._take_slot()
+        _pack_row(self._numbers, slot * _ROW_BYTES, entry.seq, entry.at, entry.wall_time,
+                  entry.duration_ms, 0, entry.size)
         self._extras[slot] = entry
-        self._count += 1
+        # A full journal's slot may still hold the dropped row's references: not needed now.
+        self._texts[slot] = self._response_raw[slot] = None
         self.bytes += entry.size
         self._trim()
 
@@ -220,24 +219,10 @@ class Journal:
                                          response_raw=response_raw))
                 return
             size += len(response_raw)
-        numbers, slot = self._numbers, self._first
-        if self._count == self._capacity == self.limit:
-            # Full at its limit, as a busy tenant's journal is: the newest row takes the
-            # oldest one's slot (what _drop_oldest and _new_slot do, in fewer steps).
-            self._first = (slot + 1) % self._capacity
-            self.bytes -= int(numbers[slot * _WIDTH + _SIZE_AT])
-            self.dropped += 1
-            if self._extras:
-                self._extras.pop(slot, None)
-        else:
-            if self._count >= self.limit:
-                self._drop_oldest()
-            slot = self._new_slot()
-            numbers = self._numbers  # grown, perhaps
-            self._count += 1
+        slot = self._take_slot()
         self._seq = seq = self._seq + 1
-        _pack_row(numbers, slot * _ROW_BYTES, seq, at, wall_time, duration_ms, request_number,
-                  size)
+        _pack_row(self._numbers, slot * _ROW_BYTES, seq, at, wall_time, duration_ms,
+                  request_number, size)
         texts = (method, path, query, status, operation)
         shared = self._shared.get(texts)
         if shared is None:
@@ -252,11 +237,25 @@ class Journal:
         if self.bytes > self.byte_limit:
             self._trim()
 
-    def _new_slot(self) -> int:
-        """The slot after the newest row, the columns grown first when all are taken."""
+    def _take_slot(self) -> int:
+        """The slot for a new row, counted in: the oldest row's, dropped, when the journal is
+        at its count limit, else the one after the newest (the columns grown if need be)."""
+        slot = self._first
+        if self._count and self._count == self._capacity == self.limit:
+            # Full, as a busy tenant's journal is: _drop_oldest's bookkeeping without its
+            # release of the slot, which the caller writes at once (2k instructions a request).
+            self._first = (slot + 1) % self._capacity
+            self.bytes -= int(self._numbers[slot * _WIDTH + _SIZE_AT])
+            self.dropped += 1
+            if self._extras:
+                self._extras.pop(slot, None)
+            return slot
+        if self._count >= self.limit and self._count:
+            self._drop_oldest()
         if self._count == self._capacity:
             self._grow()
-        return (self._first + self._count) % self._capacity
+        self._count += 1
+        return (self._first + self._count - 1) % self._capacity
 
     def _grow(self) -> None:
         """Double the columns, up to the count limit (the oldest row moves to slot 0)."""
