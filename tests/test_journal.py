@@ -255,7 +255,7 @@ _OPS = st.lists(st.one_of(
 
 
 @settings(max_examples=150, deadline=None)
-@given(ops=_OPS, limit=st.integers(1, 40), byte_limit=st.integers(400, 6000))
+@given(ops=_OPS, limit=st.integers(0, 40), byte_limit=st.integers(400, 6000))
 def test_the_journal_keeps_what_a_plain_list_with_its_caps_keeps(
         ops: list[tuple[str, int, int]], limit: int, byte_limit: int) -> None:
     """Rows and whole entries, reads between writes, clears, any count and byte caps (the
